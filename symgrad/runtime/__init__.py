@@ -1,0 +1,1 @@
+"""The eager, PyTorch-compatible autograd runtime."""
