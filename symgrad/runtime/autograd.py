@@ -125,7 +125,11 @@ class PrimNode(Node):
                 self._slots.append(SavedSlot(a) if saves_in else shape_only(a))
             else:
                 self._slots.append(a)
-        self._out = SavedSlot(out) if "out" in prim.saves else shape_only(out)
+        if "out" in prim.saves:
+            self._out = SavedSlot(out)
+            self._out.producer = _short(self.name())  # the output is this node's own
+        else:
+            self._out = shape_only(out)
         self._freed = False
         self.next_functions = tuple(
             (edge_of(a), 0) if isinstance(a, Tensor) and a.requires_grad else (None, 0) for a in args)
@@ -148,7 +152,13 @@ class PrimNode(Node):
                     result.append(None)
                     continue
                 ct = rules[i](grad, out, *args, **self.params)
-                result.append(prims.cotangent_for(self.prim, ct, arg, out))
+                if ct is None:
+                    # A symbolic zero still reaches the input as zeros, as PyTorch's does.
+                    from .tensor import Tensor
+                    ct = Tensor._wrap(np.zeros(arg.shape, dtype=arg._data.dtype))
+                else:
+                    ct = prims.cotangent_for(self.prim, ct, arg, out)
+                result.append(ct)
         return result
 
     def release(self) -> None:

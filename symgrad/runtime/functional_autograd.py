@@ -20,8 +20,11 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     """Accumulate the gradients of `tensors` (summed) into the leaves' `.grad`."""
     roots = _as_list(tensors)
     grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
+    for g in grads[:len(roots)]:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
     if len(grads) != len(roots):
-        raise RuntimeError(f"got {len(grads)} tensors and {len(roots)} gradients")
+        raise RuntimeError(f"got {len(roots)} tensors and {len(grads)} gradients")
     if inputs is not None:
         inputs = _as_list(inputs)
         if not inputs:

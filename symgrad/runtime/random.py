@@ -52,7 +52,13 @@ class Generator:
         else:
             u = (self._u32(n) & np.uint64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0 ** -24)
         if low != 0.0 or high != 1.0:
-            u = u * (high - low) + low
+            if dtype == np.float64:
+                u = u * (high - low) + low
+            else:
+                # PyTorch rounds the bounds to float32 and fuses the multiply-add; doing the
+                # arithmetic in float64 then rounding once reproduces its bits (nn.init).
+                lo, hi = np.float32(low), np.float32(high)
+                u = u.astype(np.float64) * np.float64(hi - lo) + np.float64(lo)
         return u.astype(dtype, copy=False)
 
     def normal(self, n: int, dtype: np.dtype, mean: float = 0.0, std: float = 1.0) -> np.ndarray:

@@ -85,12 +85,12 @@ class Tensor(TensorMethods, InplaceMethods, OpsMixin):
         p = prims.get(prim_name)
         args = tuple(a if isinstance(a, (Tensor, Number)) or a is None else Tensor._wrap(_as_array(a))
                      for a in args)
-        arrays = _promoted_arrays(p, args)
+        arrays, rd = _promoted_arrays(p, args)
         with np.errstate(all="ignore"):
             raw = p.impl(*arrays, **params)
         out = Tensor._wrap(raw)
-        if p.kind == "elementwise" and out._data.dtype != arrays_dtype(arrays):
-            out._data = out._data.astype(arrays_dtype(arrays))
+        if p.kind == "elementwise" and out._data.dtype != rd.np:
+            out._data = out._data.astype(rd.np)
         if p.extra.get("view") or (p.kind == "shape" and _shares(raw, arrays)):
             base = args[0]
             out._version = base._version
@@ -200,7 +200,7 @@ class Tensor(TensorMethods, InplaceMethods, OpsMixin):
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (PyTorch's semantics)."""
         from .functional_autograd import backward
-        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        backward([self], gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def retain_grad(self) -> None:
         if not self.requires_grad:
@@ -329,17 +329,10 @@ def _as_array(v: Any) -> np.ndarray:
     return a
 
 
-def arrays_dtype(arrays) -> np.dtype:
-    for a in arrays:
-        if isinstance(a, np.ndarray):
-            return a.dtype
-    return np.dtype(np.float32)
-
-
-def _promoted_arrays(p: prims.Prim, args: tuple) -> list:
+def _promoted_arrays(p: prims.Prim, args: tuple) -> tuple[list, dtypes.DType | None]:
     """NumPy operands with PyTorch's result type applied (elementwise ops and comparisons)."""
     if p.kind not in ("elementwise", "compare"):
-        return [a._data if isinstance(a, Tensor) else a for a in args]
+        return [a._data if isinstance(a, Tensor) else a for a in args], None
     lo = 1 if p.name == "where" else 0
     tens = [(a.dtype, a.ndim == 0) for a in args[lo:] if isinstance(a, Tensor)]
     scal = [a for a in args[lo:] if isinstance(a, Number) and not isinstance(a, Tensor)]
@@ -356,7 +349,7 @@ def _promoted_arrays(p: prims.Prim, args: tuple) -> list:
             out.append(float(a))
         else:
             out.append(a)
-    return out
+    return out, rd
 
 
 def _shares(raw: Any, arrays: list) -> bool:
