@@ -115,10 +115,13 @@ def _pow_dx(g, out, x, y):
 
 
 def _pow_dy(g, out, x, y):
+    # The output is recomputed, not saved: PyTorch's PowBackward0 keeps only the inputs.
     if O.is_const(x):
-        return None if x == 1 else g * out * math.log(x) if x > 0 else g * out * O.log(x + 0 * y)
+        if x == 1:
+            return None
+        return g * x ** y * math.log(x) if x > 0 else g * x ** y * O.log(x + 0 * y)
     # PyTorch masks the x == 0, y >= 0 corner to 0 instead of 0 * log(0) = nan.
-    return O.where(O.logical_and(O.eq(x, 0.0), O.ge(y, 0.0)), 0.0, g * out * O.log(x))
+    return O.where(O.logical_and(O.eq(x, 0.0), O.ge(y, 0.0)), 0.0, g * x ** y * O.log(x))
 
 
 def _pow_name(args, params):

@@ -122,7 +122,12 @@ class PrimNode(Node):
         self._slots: list[Any] = []
         for a in args:
             if isinstance(a, Tensor):
-                self._slots.append(SavedSlot(a) if saves_in else shape_only(a))
+                if saves_in:
+                    self._slots.append(SavedSlot(a))
+                elif not a.dtype.is_floating_point:
+                    self._slots.append(a)  # index arrays and masks: data the rule reads, never freed
+                else:
+                    self._slots.append(shape_only(a))
             else:
                 self._slots.append(a)
         if "out" in prim.saves:
