@@ -5,9 +5,11 @@ from contextlib import contextmanager
 
 from .runtime.autograd import Node as Function  # noqa: F401  (graph node base class)
 from .runtime.functional_autograd import backward, grad
+from .runtime.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .runtime.grad_mode import enable_grad, no_grad, set_grad_enabled, inference_mode  # noqa: F401
 
-__all__ = ["backward", "grad", "set_detect_anomaly", "detect_anomaly"]
+__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "set_detect_anomaly",
+           "detect_anomaly"]
 
 _anomaly = False
 
