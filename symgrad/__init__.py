@@ -18,9 +18,38 @@ from .runtime.functions import *  # noqa: F401,F403
 from .runtime.functions import max, min, sum, abs, pow  # noqa: A004
 from . import autograd
 
+import importlib.abc as _abc
+import importlib.util as _util
+import sys as _sys
 from importlib import import_module as _import_module
 
-_LAZY = {"nn": ".runtime.nn", "optim": ".runtime.optim", "utils": ".runtime.utils",
+# Public names of runtime packages: `import symgrad.nn.functional as F` gets the very
+# module objects of `symgrad.runtime.nn...` (one copy, so isinstance checks hold).
+_ALIASES = {"symgrad.nn": "symgrad.runtime.nn", "symgrad.optim": "symgrad.runtime.optim",
+            "symgrad.utils": "symgrad.runtime.utils"}
+
+
+class _AliasFinder(_abc.MetaPathFinder, _abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        for alias in _ALIASES:
+            if fullname == alias or fullname.startswith(alias + "."):
+                return _util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        for alias, real in _ALIASES.items():
+            if spec.name == alias or spec.name.startswith(alias + "."):
+                return _import_module(real + spec.name[len(alias):])
+        raise ImportError(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+if not any(isinstance(f, _AliasFinder) for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _AliasFinder())
+
+_LAZY = {"nn": "symgrad.nn", "optim": "symgrad.optim", "utils": "symgrad.utils",
          "data": ".data", "compile_grad": ".api", "compile_module": ".api", "models": ".models"}
 
 

@@ -1,0 +1,98 @@
+"""`SGD`: stochastic gradient descent with momentum, dampening, Nesterov, L2 weight decay
+and maximize, with PyTorch 2.13's defaults, errors and arithmetic order."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _scalar
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """`p -= lr * g`, where `g` is the gradient after maximize, weight decay and momentum.
+
+    `fused` and `foreach` are accepted and stored for PyTorch compatibility; every setting
+    computes the same single-tensor update.
+    """
+
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        if fused:
+            if differentiable:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = _scalar(group["lr"])
+        weight_decay = _scalar(group["weight_decay"])
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        nesterov = group["nesterov"]
+        maximize = group["maximize"]
+        for p in group["params"]:
+            grad = p._grad
+            if grad is None:
+                continue
+            data = p._data
+            a, b, c = self._scratch(data, 3)
+            # `g` is p.grad's own array until a step replaces it with a scratch array;
+            # only scratch arrays are ever written in place.
+            g = grad._data
+            if maximize:
+                g = np.negative(g, out=a)
+            if weight_decay != 0:
+                np.multiply(data, weight_decay, out=b)
+                g = np.add(g, b, out=b)
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = Tensor._wrap(np.array(g, copy=True))
+                    state["momentum_buffer"] = buf
+                else:
+                    m = buf._data
+                    m *= momentum
+                    if dampening == 0:
+                        m += g
+                    else:
+                        m += np.multiply(g, 1 - dampening, out=c)
+                    buf._version[0] += 1
+                if nesterov:
+                    np.multiply(buf._data, momentum, out=c)
+                    g = np.add(g, c, out=c)
+                else:
+                    g = buf._data
+            step = g if (g is a or g is b or g is c) else a
+            np.multiply(g, lr, out=step)
+            data -= step
+            p._version[0] += 1
