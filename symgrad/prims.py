@@ -594,3 +594,72 @@ prim("mse_loss", "nn", _mse,
      vjp=(lambda g, o, a, b, reduction="mean": O.sum_to(_mse_scale(g, a, b, reduction), a),
           lambda g, o, a, b, reduction="mean": O.sum_to(-_mse_scale(g, a, b, reduction), b)),
      grad_fn="MseLossBackward0")
+
+# ---------------------------------------------------------------------------------
+# convolution, pooling and batch normalisation (NumPy kernels in `symgrad.kernels`)
+# ---------------------------------------------------------------------------------
+from .kernels import conv as _conv, norm as _norm, pool as _pool  # noqa: E402
+
+# conv2d(x, weight, bias) is bilinear in (x, weight); its input and weight gradients are
+# bilinear too, and the VJPs of each of the three are the other two, so gradients of
+# gradients (create_graph=True) stay convolutions.
+
+
+def _sum_except_channels(g):
+    return O.sum(g, (0,) + tuple(range(2, g.ndim)))
+
+
+prim("conv2d", "nn", _conv.conv2d,
+     vjp=(lambda g, o, x, w, b, **p: O.apply("conv2d_input_grad", g, w, x, **p),
+          lambda g, o, x, w, b, **p: O.apply("conv2d_weight_grad", x, g, w, **p),
+          lambda g, o, x, w, b, **p: _sum_except_channels(g)),
+     grad_fn="ConvolutionBackward0", spellings=("torch.nn.functional.conv2d",))
+prim("conv2d_input_grad", "nn", _conv.conv2d_input_grad,
+     vjp=(lambda h, o, g, w, like, **p: O.apply("conv2d", h, w, None, **p),
+          lambda h, o, g, w, like, **p: O.apply("conv2d_weight_grad", h, g, w, **p),
+          None),
+     grad_fn="ConvolutionBackwardBackward0")
+prim("conv2d_weight_grad", "nn", _conv.conv2d_weight_grad,
+     vjp=(lambda h, o, x, g, like, **p: O.apply("conv2d_input_grad", g, h, x, **p),
+          lambda h, o, x, g, like, **p: O.apply("conv2d", x, h, None, **p),
+          None),
+     grad_fn="ConvolutionBackwardBackward0")
+
+# max_pool2d's gradient routes g to each window's winner; that routing is linear in g and
+# its adjoint is the gather of the winners (`max_pool2d_gather(h, x)`), and vice versa.
+prim("max_pool2d", "nn", _pool.max_pool2d,
+     vjp=(lambda g, o, x, **p: O.apply("max_pool2d_backward", g, x, **p),),
+     grad_fn="MaxPool2DWithIndicesBackward0", spellings=("torch.nn.functional.max_pool2d",))
+prim("max_pool2d_backward", "nn", _pool.max_pool2d_backward,
+     vjp=(lambda h, o, g, x, **p: O.apply("max_pool2d_gather", h, x, **p), None),
+     grad_fn="MaxPool2DWithIndicesBackwardBackward0")
+prim("max_pool2d_gather", "nn", _pool.max_pool2d_gather,
+     vjp=(lambda g, o, h, x, **p: O.apply("max_pool2d_backward", g, x, **p), None),
+     grad_fn="MaxPool2DWithIndicesBackward0")
+prim("max_pool2d_indices", "nn", _pool.max_pool2d_indices, differentiable=False, saves="")
+
+prim("adaptive_avg_pool2d", "nn", _pool.adaptive_avg_pool2d,
+     vjp=(lambda g, o, x, output_size: O.apply("adaptive_avg_pool2d_backward", g, x),),
+     saves="", grad_fn="AdaptiveAvgPool2DBackward0", spellings=("torch.nn.functional.adaptive_avg_pool2d",))
+prim("adaptive_avg_pool2d_backward", "nn", _pool.adaptive_avg_pool2d_backward,
+     vjp=(lambda h, o, g, like: O.apply("adaptive_avg_pool2d", h, output_size=tuple(g.shape[-2:])), None),
+     saves="", grad_fn="AdaptiveAvgPool2DBackwardBackward0")
+
+
+def _bn_dx(g, o, x, w, b, rm, rv, training, momentum, eps):
+    return O.apply("batch_norm_input_grad", g, x, w, rm, rv, training=training, eps=eps)
+
+
+def _bn_dw(g, o, x, w, b, rm, rv, training, momentum, eps):
+    return O.apply("batch_norm_weight_grad", g, x, rm, rv, training=training, eps=eps)
+
+
+# batch_norm(x, weight, bias, running_mean, running_var): ATen's native_batch_norm, which
+# updates the running buffers in place when training (their only writer).
+prim("batch_norm", "nn", _norm.batch_norm,
+     vjp=(_bn_dx, _bn_dw, lambda g, o, x, *a, **p: _sum_except_channels(g), None, None),
+     grad_fn="NativeBatchNormBackward0", spellings=("torch.nn.functional.batch_norm",))
+prim("batch_norm_input_grad", "nn", _norm.batch_norm_input_grad, differentiable=False, saves="",
+     grad_fn="NativeBatchNormBackwardBackward0")
+prim("batch_norm_weight_grad", "nn", _norm.batch_norm_weight_grad, differentiable=False, saves="",
+     grad_fn="NativeBatchNormBackwardBackward0")

@@ -83,8 +83,9 @@ class Generator:
 
     def _normal_fill(self, n: int, dtype: np.dtype, mean: float, std: float) -> np.ndarray:
         data = self.uniform(n, dtype)
-        for i in range(0, n - 15, 16):
-            _fill16(data[i:i + 16], mean, std)
+        # Every block of 16 transforms only its own draws: all full blocks go at once.
+        full = n - n % 16
+        _fill16(data[:full].reshape(-1, 16), mean, std)
         if n % 16:
             tail = data[n - 16:]
             tail[:] = self.uniform(16, dtype)
@@ -97,23 +98,29 @@ class Generator:
             (self._u64(n) % np.uint64(span)).astype(np.int64) + low
 
     def permutation(self, n: int) -> np.ndarray:
-        # Fisher-Yates driven by our stream (PyTorch's exact randperm is not reproduced).
-        perm = np.arange(n, dtype=np.int64)
+        # PyTorch's CPU randperm for small n: a forward Fisher-Yates swap with one 32-bit draw
+        # per position, so shuffles match torch's after the same seed.
+        perm = list(range(n))
         if n > 1:
-            r = self._u32(n - 1)
-            for i in range(n - 1, 0, -1):
-                j = int(r[n - 1 - i] % np.uint64(i + 1))
+            r = (self._u32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+            for i, z in enumerate(r):
+                j = i + z
                 perm[i], perm[j] = perm[j], perm[i]
-        return perm
+        return np.array(perm, dtype=np.int64)
+
+    def random_int64(self) -> int:
+        """`empty((), dtype=int64).random_()`: a 64-bit draw reduced to [0, 2**63)."""
+        return int(self._u64(1)[0] % np.uint64(1 << 63))
 
 
 def _fill16(d: np.ndarray, mean: float, std: float) -> None:
-    u1 = 1 - d[:8].astype(np.float64 if d.dtype == np.float64 else np.float32)
-    u2 = d[8:].copy()
+    """Box-Muller over blocks of 16 along the last axis (one block, or rows of blocks)."""
+    u1 = 1 - d[..., :8].astype(np.float64 if d.dtype == np.float64 else np.float32)
+    u2 = d[..., 8:].copy()
     radius = np.sqrt(-2 * np.log(u1))
     theta = 2.0 * np.pi * u2
-    d[:8] = radius * np.cos(theta) * std + mean
-    d[8:] = radius * np.sin(theta) * std + mean
+    d[..., :8] = radius * np.cos(theta) * std + mean
+    d[..., 8:] = radius * np.sin(theta) * std + mean
 
 
 default_generator = Generator()

@@ -22,6 +22,10 @@ def _unit(*shape):
     return rng.uniform(-0.9, 0.9, shape)
 
 
+_CONV = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)
+_POOL = dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), dilation=(1, 1), ceil_mode=True)
+_POOL_X = np.random.default_rng(1).uniform(-2.0, 2.0, (2, 3, 6, 5))  # own stream: other rows keep their data
+
 # name -> (function of Tensors, list of input arrays)
 ROWS = {
     "add": (lambda a, b: a + b, [_any(3, 4), _any(4)]),
@@ -84,6 +88,20 @@ ROWS = {
     "nll_loss": (lambda a: O.apply("nll_loss", a, torch.tensor([1, 0, 3]), weight=None,
                                    ignore_index=-100, reduction="mean"), [_any(3, 4)]),
     "mse_loss": (lambda a, b: O.apply("mse_loss", a, b, reduction="mean"), [_any(3), _any(3)]),
+    # convolution, pooling, batch norm (every option combination: tests/runtime/test_conv.py)
+    "conv2d": (lambda x, w, b: O.apply("conv2d", x, w, b, **_CONV), [_any(2, 4, 5, 6), _any(4, 2, 3, 2), _any(4)]),
+    "conv2d_input_grad": (lambda g, w: O.apply("conv2d_input_grad", g, w, np.zeros((2, 4, 5, 6)), **_CONV),
+                          [_any(2, 4, 3, 4), _any(4, 2, 3, 2)]),
+    "conv2d_weight_grad": (lambda x, g: O.apply("conv2d_weight_grad", x, g, np.zeros((4, 2, 3, 2)), **_CONV),
+                           [_any(2, 4, 5, 6), _any(2, 4, 3, 4)]),
+    "max_pool2d": (lambda x: O.apply("max_pool2d", x, **_POOL), [_any(2, 3, 6, 5)]),
+    "max_pool2d_backward": (lambda g: O.apply("max_pool2d_backward", g, _POOL_X, **_POOL), [_any(2, 3, 4, 6)]),
+    "max_pool2d_gather": (lambda h: O.apply("max_pool2d_gather", h, _POOL_X, **_POOL), [_any(2, 3, 6, 5)]),
+    "adaptive_avg_pool2d": (lambda x: O.apply("adaptive_avg_pool2d", x, output_size=(2, 3)), [_any(2, 3, 5, 7)]),
+    "adaptive_avg_pool2d_backward": (lambda g: O.apply("adaptive_avg_pool2d_backward", g, np.zeros((2, 3, 5, 7))),
+                                     [_any(2, 3, 2, 3)]),
+    "batch_norm": (lambda x, w, b: O.apply("batch_norm", x, w, b, None, None, training=True, momentum=0.1, eps=1e-5),
+                   [_any(3, 2, 2, 3), _pos(2), _any(2)]),
 }
 MATMUL_SHAPES = [((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2)), ((2, 3, 4), (4, 2)), ((3, 4), (2, 4, 2))]
 
@@ -128,7 +146,9 @@ def test_against_torch(name):
     real = pytest.importorskip("torch")
     fn, arrays = ROWS[name]
     if name in ("floordiv", "sum_to", "index_add_zeros", "setitem", "nll_loss", "mse_loss", "sinh", "cosh",
-                "arcsin", "arccos", "arctan", "where"):
+                "arcsin", "arccos", "arctan", "where", "conv2d", "conv2d_input_grad", "conv2d_weight_grad",
+                "max_pool2d", "max_pool2d_backward", "max_pool2d_gather", "adaptive_avg_pool2d",
+                "adaptive_avg_pool2d_backward", "batch_norm"):
         pytest.skip("spelled through symgrad.ops only")
     ours = [torch.tensor(a, requires_grad=True) for a in arrays]
     theirs = [real.tensor(a, requires_grad=True) for a in arrays]
