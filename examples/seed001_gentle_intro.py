@@ -1,16 +1,19 @@
 """Seed 001 ("A Gentle Introduction to Autograd"), with `import symgrad as torch`.
 
-The notebook loads a pretrained torchvision resnet18; here a small convolution-free
-classifier with the same input and output shapes stands in for it (no network, no
-torchvision). The autograd and optimizer contract is the same.
+The notebook loads torchvision's pretrained resnet18; here `symgrad.models.resnet18()` has
+the same architecture and parameter names, randomly initialised because nothing is ever
+downloaded. Pass a weights file (`.npz` or safetensors, torchvision's state-dict names) to
+load it: `python examples/seed001_gentle_intro.py resnet18.safetensors`.
 """
+import sys
+
 import symgrad as torch
-from symgrad import nn
 
 torch.manual_seed(0)
 
-# In [2]: a model, a random image and random labels
-model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 64 * 64, 64), nn.ReLU(), nn.Linear(64, 1000))
+# In [2]: the model, a random image and random labels
+weights = sys.argv[1] if len(sys.argv) > 1 else None
+model = torch.models.resnet18(weights=weights)
 data = torch.rand(1, 3, 64, 64)
 labels = torch.rand(1, 1000)
 
@@ -23,11 +26,11 @@ loss.backward()
 
 # In [5]-[6]: SGD with momentum, one step
 optim = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
-before = model[1].weight.detach().clone()
+before = model.conv1.weight.detach().clone()
 optim.step()
 print("prediction:", tuple(prediction.shape), "loss:", round(loss.item(), 4))
 print("first-layer weight moved by lr * grad:",
-      torch.allclose(before - 1e-2 * model[1].weight.grad, model[1].weight.detach(), atol=1e-6))
+      torch.allclose(before - 1e-2 * model.conv1.weight.grad, model.conv1.weight.detach(), atol=1e-6))
 
 # In [7]-[10]: differentiation in autograd
 a = torch.tensor([2., 3.], requires_grad=True)

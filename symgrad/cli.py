@@ -69,6 +69,10 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    import os
+    # benchmarks/ is not installed with the package: find it in the working directory.
+    if os.path.exists(os.path.join(os.getcwd(), "benchmarks", "__main__.py")) and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         from benchmarks.__main__ import main as bench_main
     except ImportError:
@@ -96,5 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b = sub.add_parser("bench", help="benchmarks (from the repository root)")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=_bench)
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    if extra:
+        if args.cmd != "bench":
+            p.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.rest = [a for a in extra + list(args.rest) if a != "--"]
     return args.func(args)

@@ -574,8 +574,10 @@ def _nll_backward(g, logp, target, weight=None, ignore_index=-100, reduction="me
 
 
 prim("nll_loss", "nn", _nll_loss, vjp=(_nll_dx, None), saves="in", grad_fn="NllLossBackward0")
-prim("nll_loss_backward", "nn", _nll_backward, differentiable=False, saves="",
-     grad_fn="NllLossBackwardBackward0")
+# The backward is linear in g and independent of logp's values: its own VJP is nll_loss.
+prim("nll_loss_backward", "nn", _nll_backward,
+     vjp=(lambda gb, o, g, logp, target, **p: O.apply("nll_loss", gb, target, **p), None, None),
+     saves="", grad_fn="NllLossBackwardBackward0")
 
 
 def _mse(a, b, reduction="mean"):
@@ -613,7 +615,7 @@ prim("conv2d", "nn", _conv.conv2d,
      vjp=(lambda g, o, x, w, b, **p: O.apply("conv2d_input_grad", g, w, x, **p),
           lambda g, o, x, w, b, **p: O.apply("conv2d_weight_grad", x, g, w, **p),
           lambda g, o, x, w, b, **p: _sum_except_channels(g)),
-     grad_fn="ConvolutionBackward0", spellings=("torch.nn.functional.conv2d",))
+     grad_fn="ConvolutionBackward0")
 prim("conv2d_input_grad", "nn", _conv.conv2d_input_grad,
      vjp=(lambda h, o, g, w, like, **p: O.apply("conv2d", h, w, None, **p),
           lambda h, o, g, w, like, **p: O.apply("conv2d_weight_grad", h, g, w, **p),
@@ -629,7 +631,7 @@ prim("conv2d_weight_grad", "nn", _conv.conv2d_weight_grad,
 # its adjoint is the gather of the winners (`max_pool2d_gather(h, x)`), and vice versa.
 prim("max_pool2d", "nn", _pool.max_pool2d,
      vjp=(lambda g, o, x, **p: O.apply("max_pool2d_backward", g, x, **p),),
-     grad_fn="MaxPool2DWithIndicesBackward0", spellings=("torch.nn.functional.max_pool2d",))
+     grad_fn="MaxPool2DWithIndicesBackward0")
 prim("max_pool2d_backward", "nn", _pool.max_pool2d_backward,
      vjp=(lambda h, o, g, x, **p: O.apply("max_pool2d_gather", h, x, **p), None),
      grad_fn="MaxPool2DWithIndicesBackwardBackward0")
@@ -640,7 +642,7 @@ prim("max_pool2d_indices", "nn", _pool.max_pool2d_indices, differentiable=False,
 
 prim("adaptive_avg_pool2d", "nn", _pool.adaptive_avg_pool2d,
      vjp=(lambda g, o, x, output_size: O.apply("adaptive_avg_pool2d_backward", g, x),),
-     saves="", grad_fn="AdaptiveAvgPool2DBackward0", spellings=("torch.nn.functional.adaptive_avg_pool2d",))
+     saves="", grad_fn="AdaptiveAvgPool2DBackward0")
 prim("adaptive_avg_pool2d_backward", "nn", _pool.adaptive_avg_pool2d_backward,
      vjp=(lambda h, o, g, like: O.apply("adaptive_avg_pool2d", h, output_size=tuple(g.shape[-2:])), None),
      saves="", grad_fn="AdaptiveAvgPool2DBackwardBackward0")
@@ -658,7 +660,7 @@ def _bn_dw(g, o, x, w, b, rm, rv, training, momentum, eps):
 # updates the running buffers in place when training (their only writer).
 prim("batch_norm", "nn", _norm.batch_norm,
      vjp=(_bn_dx, _bn_dw, lambda g, o, x, *a, **p: _sum_except_channels(g), None, None),
-     grad_fn="NativeBatchNormBackward0", spellings=("torch.nn.functional.batch_norm",))
+     grad_fn="NativeBatchNormBackward0")
 prim("batch_norm_input_grad", "nn", _norm.batch_norm_input_grad, differentiable=False, saves="",
      grad_fn="NativeBatchNormBackwardBackward0")
 prim("batch_norm_weight_grad", "nn", _norm.batch_norm_weight_grad, differentiable=False, saves="",

@@ -55,15 +55,16 @@ def max_pool2d(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair, di
 def _argmax_offsets(xp: np.ndarray, slices: list) -> np.ndarray:
     """Index of the kernel offset holding each window's maximum."""
     best = np.array(xp[slices[0]], copy=True)
-    arg = np.zeros(best.shape, dtype=np.int32)
+    arg = np.zeros(best.shape, dtype=np.uint8 if len(slices) < 256 else np.int32)
     nan = bool(np.isnan(xp).any()) if xp.dtype.kind == "f" else False
     for k, sl in enumerate(slices[1:], 1):
         v = xp[sl]
         better = v > best
         if nan:
             better |= np.isnan(v)
-        np.copyto(best, v, where=better)
-        arg[better] = k
+        # Arithmetic selects: masked copies (copyto/where) are several times slower here.
+        np.maximum(best, v, out=best)
+        arg += better * (arg.dtype.type(k) - arg)
     return arg
 
 
@@ -75,7 +76,7 @@ def max_pool2d_backward(g: np.ndarray, x: np.ndarray, kernel_size: Pair, stride:
     dxp = np.zeros(xp.shape, dtype=np.result_type(g))
     for k, sl in enumerate(slices):
         # Windows overlap across offsets, never within one: slice addition accumulates.
-        dxp[sl] += np.where(arg == k, g, 0)
+        dxp[sl] += g * (arg == k)
     h, w = x.shape[-2:]
     ph, pw = padding
     return np.ascontiguousarray(dxp[..., ph:ph + h, pw:pw + w])

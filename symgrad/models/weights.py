@@ -57,7 +57,8 @@ def save_safetensors(path: PathLike, tensors: Mapping[str, Any], metadata: Mappi
     header: dict[str, Any] = {}
     blobs, offset = [], 0
     for name, value in tensors.items():
-        arr = np.ascontiguousarray(np.asarray(value))
+        arr = np.asarray(value)
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # keeps 0-d arrays 0-d
         if arr.dtype not in _ST_NAMES:
             raise ValueError(f"tensor {name!r}: dtype {arr.dtype} cannot be stored in safetensors")
         blob = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()

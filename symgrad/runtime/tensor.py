@@ -96,6 +96,11 @@ class Tensor(TensorMethods, InplaceMethods, OpsMixin):
             out._version = base._version
             out._base = base._base if base._base is not None else base
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        if not p.differentiable and any(needs) and grad_mode.is_grad_enabled() \
+                and out.dtype.is_floating_point:
+            # A backward helper reached with create_graph=True: refuse, never drop the graph.
+            raise RuntimeError(f"symgrad: the derivative of '{p.name}' is not implemented "
+                               "(higher-order gradients through this operation are not supported)")
         if p.differentiable and any(needs) and grad_mode.is_grad_enabled():
             _check_inference(p, args)
             node = autograd.node_class(torch_name or p.torch_name(args, params))(p, args, out, params, needs)

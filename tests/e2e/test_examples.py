@@ -11,9 +11,11 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 SLOW = {"train_digits_compiled.py"}
 
 
-def run(path: Path) -> str:
-    env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg", SYMGRAD_EXAMPLE_FAST="1")
-    r = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=300,
+def run(path: Path, *args: str, **extra_env: str) -> str:
+    env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg", SYMGRAD_EXAMPLE_FAST="1", **extra_env)
+    if "SYMGRAD_MNIST" not in extra_env:
+        env.pop("SYMGRAD_MNIST", None)  # examples take their synthetic-data path unless told otherwise
+    r = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=env, timeout=300,
                        cwd=str(ROOT))
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
@@ -51,8 +53,49 @@ def test_seed002_output():
 
 def test_seed001_output():
     lines = run(ROOT / "examples" / "seed001_gentle_intro.py").splitlines()
+    assert lines[0].startswith("prediction: (1, 1000) loss: ")
     assert lines[1] == "first-layer weight moved by lr * grad: True"
     assert lines[2:] == ["tensor([True, True])", "tensor([True, True])"]
+
+
+def test_seed001_loads_a_weights_file(tmp_path):
+    import numpy as np
+    import symgrad
+    symgrad.manual_seed(5)
+    state = symgrad.models.resnet18().state_dict()
+    np.savez(tmp_path / "resnet18.npz", **{k: v.numpy() for k, v in state.items()})
+    lines = run(ROOT / "examples" / "seed001_gentle_intro.py", str(tmp_path / "resnet18.npz")).splitlines()
+    assert lines[1] == "first-layer weight moved by lr * grad: True"
+
+
+def _assert_seed003_gradient(out: str) -> None:
+    assert "Before backward pass: \n None\nAfter backward pass: \n tensor([[" in out
+    # Border pixels are -1 in every image: the visible columns of each row are equal.
+    grad_rows = [ln for ln in out.splitlines() if ln.strip().startswith("[") and "..." in ln]
+    assert grad_rows
+    for row in grad_rows:
+        left, right = row.strip(" [],").split("...")
+        vals = [v.strip() for v in (left + right).split(",") if v.strip()]
+        assert len(set(vals)) == 1, row
+
+
+def test_seed003_mnist_mlp_output(tmp_path):
+    out = run(ROOT / "examples" / "seed003_mnist_mlp.py")
+    assert out.startswith("MNIST files not given: using a synthetic MNIST-format set\n")
+    _assert_seed003_gradient(out)
+    # Real MNIST files (here: MNIST-format files in torchvision's layout) are read when given.
+    import numpy as np
+    from symgrad.data import write_idx
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images = np.zeros((100, 28, 28), dtype=np.uint8)
+    images[:, 4:24, 4:24] = rng.integers(0, 256, (100, 20, 20))
+    write_idx(raw / "train-images-idx3-ubyte", images)
+    write_idx(raw / "train-labels-idx1-ubyte", rng.integers(0, 10, 100).astype(np.uint8))
+    out = run(ROOT / "examples" / "seed003_mnist_mlp.py", SYMGRAD_MNIST=str(tmp_path))
+    assert out.startswith(f"MNIST from {tmp_path}\n")
+    _assert_seed003_gradient(out)
 
 
 def test_seed003_output():

@@ -40,3 +40,14 @@ def test_gradgradcheck():
 def test_needs_an_input_that_requires_grad():
     with pytest.raises(ValueError, match="gradcheck expects at least one input tensor to require gradient"):
         gradcheck(lambda a: a * 2, (torch.ones(2, dtype=torch.float64),))
+
+
+def test_double_backward_through_an_unsupported_helper_is_refused():
+    from symgrad import nn
+    bn = nn.BatchNorm2d(2).double()
+    x = torch.randn(2, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = bn(x).pow(2).sum()
+    with pytest.raises(RuntimeError, match="derivative of 'batch_norm_input_grad' is not implemented"):
+        torch.autograd.grad(y, x, create_graph=True)
+    g, = torch.autograd.grad(bn(x).pow(2).sum(), x)  # first order still works
+    assert g.shape == x.shape

@@ -87,6 +87,8 @@ ROWS = {
     "softmax": (lambda a: a.softmax(0), [_any(3, 4)]),
     "nll_loss": (lambda a: O.apply("nll_loss", a, torch.tensor([1, 0, 3]), weight=None,
                                    ignore_index=-100, reduction="mean"), [_any(3, 4)]),
+    "nll_loss_backward": (lambda g: O.apply("nll_loss_backward", g, np.zeros((3, 4)), torch.tensor([1, 0, 3]),
+                                            weight=None, ignore_index=-100, reduction="none"), [_any(3)]),
     "mse_loss": (lambda a, b: O.apply("mse_loss", a, b, reduction="mean"), [_any(3), _any(3)]),
     # convolution, pooling, batch norm (every option combination: tests/runtime/test_conv.py)
     "conv2d": (lambda x, w, b: O.apply("conv2d", x, w, b, **_CONV), [_any(2, 4, 5, 6), _any(4, 2, 3, 2), _any(4)]),

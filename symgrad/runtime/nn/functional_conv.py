@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...kernels.conv import out_size
 from ...kernels.pool import pool_out_size
+from ..functions import cat
 from ..tensor import Size, Tensor
 
 _NP_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -50,7 +50,6 @@ def _pad_edges(x: Tensor, pads: Sequence[tuple[int, int]], mode: str) -> Tensor:
         return x
     h, w = x.shape[-2:]
     if mode == "zeros":
-        from ..functions import cat
         for axis, (lo, hi) in ((-2, pads[0]), (-1, pads[1])):
             parts = []
             shape = list(x.shape)
