@@ -334,7 +334,8 @@ def _extremum_onehot(x, o, axis):
     return hit & first
 
 
-prim("extremum_onehot", "compare", _extremum_onehot, differentiable=False, saves="")
+# Scans along an axis, so it is no elementwise comparison: its own kind keeps passes off it.
+prim("extremum_onehot", "select", _extremum_onehot, differentiable=False, saves="")
 
 # ---------------------------------------------------------------------------------
 # shape

@@ -1,0 +1,268 @@
+"""Runs the passes for one signature, keeps every stage's text, and picks the back end.
+
+Stages: `source`, `ssa` (primal after infer/cleanup), `adjoint` (joint after AD/cleanup),
+`sympy` (regions of the joint as SymPy), `python` (the final joint as runnable Python),
+`llvm`, `llvm-opt`, `asm` (native code of the joint). `SYMGRAD_DUMP=ssa,adjoint` (or
+`all`) prints stages to stderr as they are made. Errors raised inside a pass are reported
+with the pass name and the user's line; unexpected exceptions become `CompileError`s.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from . import ir
+from .backend import numpy_exec
+from .errors import CompileError
+from .frontend import load_function, parse
+from .passes import JOINT, PRIMAL, cleanup, simplify_pass
+from .printer import format_function
+from .pyprinter import format_python
+
+STAGES = ("source", "ssa", "adjoint", "sympy", "python", "llvm", "llvm-opt", "asm")
+
+
+@dataclass
+class Options:
+    simplify: Any = "auto"
+    cache: bool = True
+    boundscheck: bool = True
+    fastmath: bool = False
+    backend: str = "auto"        # "auto" (native when available) | "native" | "numpy"
+
+
+@dataclass
+class Compiled:
+    """Everything compiled for one signature."""
+
+    signature: tuple[ir.Type, ...]
+    wrt: list[int]
+    backend: str
+    forward: Callable[..., tuple]
+    joint: Callable[..., tuple] | None
+    stages: dict[str, str] = field(default_factory=dict)
+    times: dict[str, float] = field(default_factory=dict)
+    cache_hits: int = 0
+    primal_ir: ir.Function | None = None
+    joint_ir: ir.Function | None = None
+    natives: dict[str, Any] = field(default_factory=dict)
+    lazy: dict[str, Callable[[], str]] = field(default_factory=dict)
+
+    def forward_result_dtype(self) -> str:
+        nat = self.natives.get("forward")
+        return nat.result_dtypes[0] if nat is not None else self.primal_ir.result_types[0].dtype
+
+    def joint_result_dtype(self, i: int) -> str:
+        nat = self.natives.get("joint")
+        if nat is not None:
+            return nat.result_dtypes[i]
+        return self.joint_ir.result_types[i].dtype
+
+    def stage(self, name: str) -> str:
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")
+        if name == "asm" and "asm" not in self.stages:
+            nat = self.natives.get("joint") or self.natives.get("forward")
+            if nat is not None:
+                self.stages["asm"] = nat.asm
+        if name not in self.stages and name in self.lazy:
+            self.stages[name] = self.lazy.pop(name)()
+        text = self.stages.get(name)
+        if text is None:
+            why = "the native back end is not in use" if name in ("llvm", "llvm-opt", "asm") \
+                else "the simplifier is not available" if name == "sympy" else "not produced"
+            return f"# stage {name!r}: {why}\n"
+        return text
+
+
+def signature_text(sig: Sequence[ir.Type]) -> str:
+    return ", ".join(str(t) for t in sig)
+
+
+def _dumping(stage: str) -> bool:
+    want = {s.strip() for s in os.environ.get("SYMGRAD_DUMP", "").split(",") if s.strip()}
+    return stage in want or "all" in want
+
+
+def _dump(stage: str, fn_name: str, text: str) -> None:
+    if _dumping(stage):
+        print(f"=== symgrad {stage}: {fn_name} ===\n{text}", file=sys.stderr)
+
+
+class Runner:
+    """Runs passes with timing, verification and error context."""
+
+    def __init__(self, compiled: Compiled, fn_name: str):
+        self.c = compiled
+        self.fn_name = fn_name
+
+    def run(self, name: str, pass_: Callable[..., Any], fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            out = pass_(fn, *args)
+            if isinstance(out, ir.Function):
+                ir.verify(out)
+        except CompileError as e:
+            if name not in ("parse",) and "(in pass" not in e.message:
+                e.message = f"{e.message} (in pass '{name}')"
+                e.args = (e._render(),)
+            raise
+        except RecursionError:
+            raise CompileError(f"'{self.fn_name}' is too deeply nested to compile (pass '{name}')",
+                               getattr(fn, "loc", None)) from None
+        except Exception as e:  # noqa: BLE001 - any crash is reported with the user's location
+            loc = getattr(fn, "loc", None)
+            raise CompileError(f"internal error in pass '{name}' while compiling "
+                               f"'{self.fn_name}': {type(e).__name__}: {e}", loc) from e
+        self.c.times[name] = self.c.times.get(name, 0.0) + time.perf_counter() - t0
+        return out
+
+    def stage(self, name: str, text: str) -> None:
+        self.c.stages[name] = text
+        _dump(name, self.fn_name, text)
+
+
+def native_backend(opts: Options) -> Any:
+    """The llvm back end module, or None when numpy_exec is to be used."""
+    if opts.backend == "numpy":
+        return None
+    try:
+        from .backend import llvm
+    except ImportError:
+        if opts.backend == "native":
+            raise
+        return None
+    return llvm
+
+
+def cache_module(opts: Options, llvm: Any) -> Any:
+    if not opts.cache or llvm is None:
+        return None
+    try:
+        from .backend import cache
+    except ImportError:
+        return None
+    return cache
+
+
+def key_constants(pyfn: types.FunctionType, seen: set | None = None) -> dict[str, Any]:
+    """Globals, closure values and helper sources the compiled code depends on."""
+    from .frontend.resolve import Resolver, is_number, python_function
+    seen = seen if seen is not None else set()
+    if pyfn in seen:
+        return {}
+    seen.add(pyfn)
+    out: dict[str, Any] = {}
+    r = Resolver(pyfn)
+    names = set(pyfn.__code__.co_names) | set(pyfn.__code__.co_freevars)
+    for n in sorted(names):
+        try:
+            v = r.lookup(n)
+        except Exception:  # noqa: BLE001 - unresolved names fail at compile time instead
+            continue
+        helper = python_function(v)
+        if is_number(v):
+            out[f"{pyfn.__qualname__}.{n}"] = v
+        elif helper is not None and helper is not pyfn:
+            try:
+                src = load_function(helper).source
+            except CompileError:
+                src = repr(helper)
+            out[f"{pyfn.__qualname__}.{n}"] = hashlib.sha256(src.encode()).hexdigest()
+            out.update(key_constants(helper, seen))
+        elif isinstance(v, types.ModuleType):
+            out[f"{pyfn.__qualname__}.{n}"] = f"module {v.__name__}"
+    return out
+
+
+def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Sequence[int],
+                      opts: Options) -> Compiled:
+    """Compile `pyfn` for argument types `sig`, differentiating w.r.t. positions `wrt`."""
+    t_start = time.perf_counter()
+    src = load_function(pyfn).source
+    llvm = native_backend(opts)
+    cache = cache_module(opts, llvm)
+    c = Compiled(tuple(sig), list(wrt), "native" if llvm is not None else "numpy",
+                 forward=lambda *a: (), joint=None)
+    runner = Runner(c, pyfn.__name__)
+    runner.stage("source", src)
+    keys = {}
+    if cache is not None:
+        consts = key_constants(pyfn)
+        base = dict(simplify=str(opts.simplify), fastmath=opts.fastmath, boundscheck=opts.boundscheck,
+                    wrt=list(wrt))
+        for kind in ("forward", "joint") if wrt else ("forward",):
+            keys[kind] = cache.make_key(source=src, signature=signature_text(sig), constants=consts,
+                                        options=dict(base, kind=kind, name=pyfn.__qualname__))
+        hits = {k: cache.lookup(key) for k, key in keys.items()}
+        if all(h is not None for h in hits.values()):
+            for kind, (nat, texts) in hits.items():
+                c.natives[kind] = nat
+                for s, t in texts.items():
+                    if kind == "joint" or not wrt or s not in c.stages:
+                        c.stages[s] = t
+            c.forward = c.natives["forward"]
+            c.joint = c.natives.get("joint")
+            c.cache_hits = len(hits)
+            c.times["cache_load"] = time.perf_counter() - t_start
+            return c
+
+    primal = runner.run("parse", parse, pyfn, list(sig))
+    for name, p in PRIMAL:
+        primal = runner.run(name, p, primal)
+    runner.stage("ssa", format_function(primal))
+    joint = None
+    if wrt:
+        joint = primal
+        for name, p in JOINT:
+            joint = runner.run(name, p, joint, *( [list(wrt)] if name == "ad" else []))
+        runner.stage("adjoint", format_function(joint))
+    simp = simplify_pass() if opts.simplify else None
+    if opts.simplify is True and simp is None:
+        raise CompileError("simplify=True but the SymPy simplifier is not available")
+    if simp is not None:
+        primal = cleanup(runner.run("simplify", simp, primal))
+        if joint is not None:
+            joint = cleanup(runner.run("simplify", simp, joint))
+        try:
+            from .passes.simplify import sympy_view
+            target = joint or primal
+            # Rendering SymPy costs tens of ms: made on first inspect (or when dumped).
+            c.lazy["sympy"] = lambda: runner.run("sympy-view", sympy_view, target)
+            if _dumping("sympy"):
+                runner.stage("sympy", c.lazy.pop("sympy")())
+        except ImportError:
+            pass
+    runner.stage("python", format_python(joint or primal))
+    c.primal_ir, c.joint_ir = primal, joint
+    if llvm is None:
+        c.forward = lambda *a: numpy_exec.run(primal, *a)
+        c.joint = (lambda *a: numpy_exec.run(joint, *a)) if joint is not None else None
+    else:
+        for kind, fn in (("forward", primal), ("joint", joint)):
+            if fn is None:
+                continue
+            nat = runner.run("llvm", lambda f: llvm.compile_function(f, fastmath=opts.fastmath,
+                                                                     boundscheck=opts.boundscheck), fn)
+            c.natives[kind] = nat
+        shown = c.natives.get("joint") or c.natives["forward"]
+        for s in ("llvm", "llvm-opt"):
+            runner.stage(s, shown.texts.get(s, ""))
+        if _dumping("asm"):
+            runner.stage("asm", shown.asm)
+        c.forward = c.natives["forward"]
+        c.joint = c.natives.get("joint")
+        if cache is not None:
+            texts = {s: t for s, t in c.stages.items() if s not in ("llvm", "llvm-opt", "asm")}
+            for kind, key in keys.items():
+                nat = c.natives[kind]
+                # In-process hits hand back the native object's texts: give it every stage.
+                nat.texts = {**texts, **nat.texts}
+                cache.save(key, nat, texts, {"name": pyfn.__qualname__})
+    c.times["total"] = time.perf_counter() - t_start
+    return c
