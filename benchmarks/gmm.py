@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp
+from .npmath import logsumexp
 
 
 def log_gamma_distrib(a: float, p: int) -> float:

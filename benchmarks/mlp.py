@@ -4,7 +4,7 @@ differentiated)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
+from .npmath import logsumexp
 
 from .base import Args, Workload, rng
 

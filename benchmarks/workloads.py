@@ -8,7 +8,7 @@ JAX users write loops differently). float64, fixed seeds.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
+from .npmath import logsumexp
 
 from .base import Args, Workload, rng
 
