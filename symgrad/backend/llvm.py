@@ -116,7 +116,7 @@ class Lowering:
         func = L.Function(self.module, L.FunctionType(I32, argtys), name=self.symbol)
         func.args[-1].name = "out"
         func.args[-1].add_attribute("noalias")
-        func.args[-1].add_attribute("captures(none)")
+        func.args[-1].add_attribute(NO_CAPTURE)
         func.attributes.add("nounwind")
         entry = func.append_basic_block("entry")
         self.cleanup = func.append_basic_block("cleanup")
@@ -364,6 +364,10 @@ class Lowering:
     def _ltype(self, t: ir.Type) -> L.Type:
         return PTR if t.rank else LTYPE[t.dtype]
 
+
+# LLVM 21+ (llvmlite 0.50) spells it `captures(none)` and llvmlite rejects `nocapture`;
+# older LLVMs (llvmlite 0.47-0.49) know only `nocapture`.
+NO_CAPTURE = "captures(none)" if "captures(none)" in L.values.ArgumentAttributes._known else "nocapture"
 
 _STRUCTURAL = {"if_": Lowering.lower_if, "for_": Lowering.lower_for,
                "while_": Lowering.lower_while, "alloc": Lowering.lower_alloc,
