@@ -7,6 +7,7 @@ entered; a bad one raises `InputError` naming it.
 from __future__ import annotations
 
 import functools
+import re
 import inspect as _inspect
 import threading
 import types
@@ -17,48 +18,54 @@ import numpy as np
 
 from . import ir
 from .errors import CompileError, InputError, Loc
-from .pipeline import STAGES, Compiled, Options, compile_signature, signature_text
+from .pipeline import STAGES, Compiled, Options, compile_signature, signature_text, vjp_function
+from .runtime import compiled as _compiled
 
 _NP_KIND = {"f": {4: "f32", 8: "f64"}, "i": {8: "i64", 4: "i64", 2: "i64", 1: "i64"},
             "u": {1: "i64", 2: "i64", 4: "i64"}, "b": {1: "bool"}}
 
 
 def _arg_type(name: str, v: Any, fname: str) -> ir.Type:
-    """The IR type of one argument value (scalars only for now)."""
+    """The IR type of one argument value: dtype, plus rank for arrays (sizes stay dynamic)."""
     if isinstance(v, (bool, np.bool_)):
         return ir.BOOL
     if isinstance(v, (Integral, np.integer)):
+        # Checked here for every back end: numpy_exec would raise OverflowError, ctypes wrap.
+        if not -(1 << 63) <= int(v) < (1 << 63):
+            raise InputError(f"{fname}(): argument {name!r} = {int(v)} does not fit in int64")
         return ir.I64
     if isinstance(v, (np.floating, np.ndarray)) or hasattr(v, "dtype"):
         arr = np.asarray(getattr(v, "_data", v))
-        if arr.ndim:
-            raise InputError(f"{fname}(): argument {name!r} is an array of shape {arr.shape}; "
-                             "compiled functions take scalars for now")
         d = _NP_KIND.get(arr.dtype.kind, {}).get(arr.dtype.itemsize)
         if d is None:
-            raise InputError(f"{fname}(): argument {name!r} has unsupported dtype {arr.dtype}")
-        return ir.Type(d)
+            raise InputError(f"{fname}(): argument {name!r} has unsupported dtype {arr.dtype} "
+                             "(use float64, float32, int64 or bool)")
+        return ir.Type(d, arr.ndim)
     if isinstance(v, Real):
         return ir.F64
     raise InputError(f"{fname}(): argument {name!r} must be a number, got {type(v).__name__}")
 
 
-def _grad_tensors(sig: _inspect.Signature, args: tuple, kwargs: dict) -> dict | None:
-    """None without Tensor arguments; else the Tensors that require grad (grad mode on), by name."""
-    values = list(args) + list(kwargs.values())
-    if not any(hasattr(v, "requires_grad") and hasattr(v, "grad_fn") for v in values):
-        return None
-    from .runtime import grad_mode
-    if not grad_mode.is_grad_enabled():
-        return {}
-    bound = sig.bind(*args, **kwargs)
-    return {k: v for k, v in bound.arguments.items() if getattr(v, "requires_grad", False)}
-
-
 def _scalar(v: Any) -> Any:
+    """A scalar as a Python number; an array as a NumPy array (the back end checks layout)."""
     if isinstance(v, np.ndarray) or hasattr(v, "_data"):
-        return np.asarray(getattr(v, "_data", v)).item()
+        arr = np.asarray(getattr(v, "_data", v))
+        return arr if arr.ndim else arr.item()
     return v.item() if isinstance(v, np.generic) else v
+
+
+def _fast_key(args: tuple) -> tuple | None:
+    """A dispatch key for arguments that are all ndarrays or Python floats, else None."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append((a.dtype, a.ndim))
+        elif t is float:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
 
 
 class CompiledFunction:
@@ -100,6 +107,7 @@ class CompiledFunction:
         self._last: tuple | None = None
         self._lock = threading.Lock()
         self._stats = {"compiles": 0, "cache_hits": 0, "calls": 0}
+        self._fast: dict[tuple, Compiled] = {}
 
     # ------------------------------------------------------------------ dispatch
     def _bind(self, args: tuple, kwargs: dict) -> tuple[list, tuple]:
@@ -113,11 +121,14 @@ class CompiledFunction:
             v = bound.arguments[name]
             t = _arg_type(name, v, self.__name__)
             if self.wrt is not None and name in self.wrt and not t.is_float:
-                if t == ir.BOOL:
+                if t.dtype == "bool":
                     raise InputError(f"{self.__name__}(): argument {name!r} is differentiated "
                                      "(wrt) but is a bool")
-                t = ir.F64  # an int given for a differentiated argument is taken as a float
-                v = float(v)
+                # An int given for a differentiated argument is taken as a float.
+                if t.rank:
+                    t, v = ir.Type("f64", t.rank), np.asarray(getattr(v, "_data", v), dtype=np.float64)
+                else:
+                    t, v = ir.F64, float(v)
             vals.append(_scalar(v))
             sig.append(t)
         return vals, tuple(sig)
@@ -141,41 +152,37 @@ class CompiledFunction:
         return c
 
     def _joint(self, args: tuple, kwargs: dict) -> tuple:
+        out = None
+        if kwargs and "out" in kwargs and "out" not in self._params:
+            kwargs = dict(kwargs)
+            out = kwargs.pop("out")  # gradient buffers, written in place (native arrays)
+        key = None if kwargs else _fast_key(args)
+        if key is not None:
+            c = self._fast.get(key)
+            if c is not None:  # dispatch by (dtype, ndim) / float: no signature binding
+                self._stats["calls"] += 1
+                self._last = c.signature
+                return c.joint(*args) if out is None else c.joint(*args, out=out)
         vals, sig = self._bind(args, kwargs)
         c = self._get(sig)
         if c.joint is None:
+            if c.primal_ir is not None and c.primal_ir.result_types[0].rank:
+                raise InputError(f"{self.__name__}(): it returns an array "
+                                 f"({c.primal_ir.result_types[0]}); gradients need a scalar result")
             raise InputError(f"{self.__name__}(): nothing to differentiate: no float argument "
                              f"(signature {signature_text(sig)}); pass floats or use wrt=")
         self._stats["calls"] += 1
-        return c.joint(*vals)
+        if key is not None and len(args) == len(self._params) and c.backend == "native":
+            self._fast[key] = c
+        return c.joint(*vals) if out is None else c.joint(*vals, out=out)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _compiled.has_tensor(args, kwargs):  # Tensors: a node in the autograd graph
+            self._stats["calls"] += 1
+            return _compiled.call(self, args, kwargs)
         vals, sig = self._bind(args, kwargs)
         self._stats["calls"] += 1
-        tensors = _grad_tensors(self._sig, args, kwargs)
-        if tensors is not None:
-            return self._tensor_call(vals, sig, tensors)
         return self._get(sig).forward(*vals)[0]
-
-    def _tensor_call(self, vals: list, sig: tuple, tensors: dict) -> Any:
-        """Called with Tensors that require grad: one node `CompiledFunctionBackward`."""
-        from .runtime.autograd import CustomNode
-        from .runtime.tensor import Tensor
-        c = self._get(sig)
-        pos = [i for i in c.wrt if self._params[i] in tensors]
-        if c.joint is None or not pos:
-            value = c.forward(*vals)[0]
-            return Tensor._wrap(np.asarray(value, dtype=ir.TO_NUMPY[c.forward_result_dtype()]))
-        value, *grads = c.joint(*vals)
-        grads = [grads[c.wrt.index(i)] for i in pos]
-        inputs = [tensors[self._params[i]] for i in pos]
-        out = Tensor._wrap(np.asarray(value, dtype=ir.TO_NUMPY[c.joint_result_dtype(0)]))
-
-        def backward(g: Any) -> list:
-            return [g * float(d) for d in grads]
-        out.grad_fn = CustomNode("CompiledFunctionBackward", backward, inputs)
-        out._requires_grad = True
-        return out
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """Gradient w.r.t. `wrt` (one value for one argument, else a tuple in wrt order)."""
@@ -187,10 +194,25 @@ class CompiledFunction:
         res = self._joint(args, kwargs)
         return res[0], (res[1] if len(res) == 2 else tuple(res[1:]))
 
-    def vjp(self, *args: Any, cotangent: float = 1.0, **kwargs: Any) -> Any:
-        """Cotangent times the gradient (scalar outputs)."""
-        g = self.grad(*args, **kwargs)
-        return tuple(cotangent * x for x in g) if isinstance(g, tuple) else cotangent * g
+    def vjp(self, *args: Any, cotangent: Any = 1.0, **kwargs: Any) -> Any:
+        """Cotangent times the Jacobian: gradients in wrt order (array results take an array
+        cotangent, broadcast to the result's shape)."""
+        vals, sig = self._bind(args, kwargs)
+        c = self._get(sig)
+        if c.primal_ir is None or not c.primal_ir.result_types[0].rank:
+            g = self.grad(*args, **kwargs)
+            return tuple(cotangent * x for x in g) if isinstance(g, tuple) else cotangent * g
+        if not c.wrt:
+            raise InputError(f"{self.__name__}(): nothing to differentiate (signature {signature_text(sig)})")
+        value = np.asarray(c.forward(*vals)[0])
+        try:
+            ct = np.ascontiguousarray(np.broadcast_to(np.asarray(cotangent, dtype=value.dtype), value.shape))
+        except ValueError:
+            raise InputError(f"{self.__name__}.vjp(): cotangent of shape {np.shape(cotangent)} does not "
+                             f"match the result's shape {value.shape}") from None
+        self._stats["calls"] += 1
+        res = vjp_function(c)(*vals, ct)
+        return res[1] if len(res) == 2 else tuple(res[1:])
 
     # ------------------------------------------------------------------ inspection
     def inspect(self, stage: str = "ssa", signature: Any = None) -> str:
@@ -207,14 +229,22 @@ class CompiledFunction:
         return self._get(sig).stage(stage)
 
     def _parse_signature(self, s: Any) -> tuple:
-        parts = [p.strip() for p in s.split(",")] if isinstance(s, str) else list(s)
+        # "f64[:,:], i64": split on commas outside brackets; the colons give the rank.
+        parts = re.findall(r"\s*([^,\[\]]+(?:\[[:,\s]*\])?)\s*(?:,|$)", s) if isinstance(s, str) else list(s)
         names = {"f64": ir.F64, "float64": ir.F64, "float": ir.F64, "f32": ir.F32, "float32": ir.F32,
                  "i64": ir.I64, "int64": ir.I64, "int": ir.I64, "bool": ir.BOOL}
+
+        def one(p: Any) -> ir.Type:
+            if isinstance(p, ir.Type):
+                return p
+            if not isinstance(p, str):
+                return names[p.__name__]
+            base, _, dims = p.strip().partition("[")
+            return ir.Type(names[base.strip()].dtype, dims.count(":"))
         try:
-            sig = tuple(p if isinstance(p, ir.Type) else names[p if isinstance(p, str) else p.__name__]
-                        for p in parts)
+            sig = tuple(one(p) for p in parts if not isinstance(p, str) or p.strip())
         except (KeyError, AttributeError):
-            raise InputError(f"bad signature {s!r}: use dtype names like 'f64, i64'") from None
+            raise InputError(f"bad signature {s!r}: use dtype names like 'f64[:], i64'") from None
         if len(sig) != len(self._params):
             raise InputError(f"signature {s!r} has {len(sig)} types; {self.__name__} takes {len(self._params)}")
         return sig
@@ -243,5 +273,4 @@ def compile_grad(fn: Callable | None = None, *, wrt: Sequence[str] | str | None 
     return wrap if fn is None else wrap(fn)
 
 
-def compile_module(*args: Any, **kwargs: Any) -> Any:
-    raise NotImplementedError("compile_module is not implemented yet")
+from .runtime.compiled_module import compile_module  # noqa: E402,F401  (the nn.Module front door)

@@ -1,4 +1,4 @@
-"""The `symgrad` command: demo, inspect, bench, cache, doctor."""
+"""The `symgrad` command: demo, inspect, bench, cache, doctor, fuzz."""
 from __future__ import annotations
 
 import argparse
@@ -82,10 +82,15 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args.rest)
 
 
+def _fuzz(args: argparse.Namespace) -> int:
+    from .fuzz.__main__ import run
+    return run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="symgrad", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="a short tour: the runtime, then the compiler")
+    d = sub.add_parser("demo", help="a short tour: the runtime, the compiler, then compiled vs eager training")
     d.add_argument("--fast", action="store_true", help="smaller training run (used by the tests)")
     d.set_defaults(func=_demo)
     sub.add_parser("doctor", help="versions and native back end status").set_defaults(func=_doctor)
@@ -100,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     b = sub.add_parser("bench", help="benchmarks (from the repository root)")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=_bench)
+    fz = sub.add_parser("fuzz", help="differential fuzzing of the compiler (long runs)")
+    from .fuzz.__main__ import add_arguments
+    add_arguments(fz)
+    fz.set_defaults(func=_fuzz)
     args, extra = p.parse_known_args(argv)
     if extra:
         if args.cmd != "bench":

@@ -1,4 +1,4 @@
-"""`symgrad demo`: a short tour of the runtime and the compiler."""
+"""`symgrad demo`: a short tour of the runtime, the compiler, and compiled training on digits."""
 from __future__ import annotations
 
 import math
@@ -75,7 +75,9 @@ def compiler_tour() -> None:
 
     _rule("3. @compile_grad: source -> SSA -> adjoint -> SymPy -> native code")
 
-    @compile_grad
+    # cache=False: the SymPy view is rendered on request from the IR, which a disk-cache hit
+    # does not rebuild, so a cached pendulum would show no SymPy stage.
+    @compile_grad(cache=False)
     def pendulum(theta0: float, h: float, k: float) -> float:
         theta, omega = theta0, 0.0
         for _ in range(200):
@@ -100,9 +102,16 @@ def compiler_tour() -> None:
     print(pendulum.inspect("sympy"))
 
 
+def digits_section(fast: bool) -> None:
+    from .demo_digits import digits_tour
+    _rule("4. Digits MLP: compiled training step vs the eager runtime")
+    digits_tour(fast, _progress)
+
+
 def run(fast: bool = False) -> int:
     t0 = time.perf_counter()
     runtime_tour(fast)
     compiler_tour()
+    digits_section(fast)
     print(f"\ndemo finished in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -2,8 +2,14 @@
 
 Shared contract of the front end, the passes and both back ends (docs/ir.md mirrors it).
 
-Types: `Type(dtype, rank)`, dtype in "f64" "f32" "i64" "bool"; rank 0 is a scalar, rank 1
-a local buffer (tapes). Printed `f64`, `f64[:]`.
+Types: `Type(dtype, rank)`, dtype in "f64" "f32" "i64" "bool"; rank 0 is a scalar, rank >= 1
+an array whose sizes are runtime values (`dim %x {axis}` -> i64). Printed `f64`, `f64[:,:]`.
+Arrays are values: every array op returns a new value and never changes its operands;
+elementwise ops broadcast as NumPy does with runtime sizes. The array ops (`dim`, reductions
+with {axis, keepdims}, `matmul`, `transpose`, `reshape`, `expand_dims`, `squeeze`,
+`expand_as`, `sum_to`, `getitem`/`setitem`/`index_add_zeros` with index templates, `full`,
+`stack`, `concatenate`, array tapes) are specified in docs/ir.md, section "Arrays", and
+typed by `irarrays.py`.
 
 Values: `Arg` (function/block argument), `Result` (instruction output), `Const` (a Python
 number with a Type). Every value has `.type`, `.name` (a source-derived hint or None),
@@ -44,9 +50,9 @@ Structural ops (MLIR scf-style; a region may read any value that dominates it):
                          forwards before's args unchanged to `condition` (AD relies on it)
   yield *vals | condition %flag *vals | return *vals    block terminators
 Buffers (side effects; never CSE'd, never removed while loaded):
-  alloc %n {dtype}       -> dtype[:] with n elements (zeros)
-  load %buf, %i          -> scalar
-  store %buf, %i, %v     no result
+  alloc %n *dims {dtype} -> dtype[:] with n elements (zeros); with dims, n rows of that shape
+  load %buf, %i          -> element (row, for a buffer of rank > 1)
+  store %buf, %i, %v     no result (writes element/row i)
   grow %buf, %n          -> a buffer with room for at least n elements, contents kept
                          (the old one must not be used afterwards)
 Buffers live until the function returns. A function's body ends in `return`; the joint
@@ -60,8 +66,11 @@ from dataclasses import dataclass, field
 from numbers import Number
 from typing import Any, Iterator, Sequence
 
+from . import irarrays
 from .errors import CompileError, Loc
 from .ops import OpsMixin
+
+from numpy import bool_ as _np_bool  # noqa: E402
 
 DTYPES = ("bool", "i64", "f32", "f64")
 _RANK = {d: i for i, d in enumerate(DTYPES)}
@@ -121,9 +130,8 @@ class Value(OpsMixin):
 
     @property
     def shape(self) -> tuple:
-        if self.type.rank:
-            raise CompileError("array shapes are not supported yet in compiled code")
-        return ()
+        """The runtime sizes: one `dim` instruction per axis, emitted into the current builder."""
+        return tuple(current().op("dim", self, axis=k) for k in range(self.type.rank))
 
     def __bool__(self) -> bool:
         raise TypeError("an IR value has no truth value at compile time")
@@ -143,26 +151,30 @@ class Value(OpsMixin):
 class Arg(Value):
     """A function or block argument."""
 
-    __slots__ = ()
+    __slots__ = ("weak",)  # set on a loop argument whose first value is a Python literal
 
 
 class Result(Value):
     """Output number `index` of instruction `instr`."""
 
-    __slots__ = ("instr", "index")
+    __slots__ = ("instr", "index", "weak")
 
     def __init__(self, type: Type, instr: "Instr", index: int, name: str | None = None):
         super().__init__(type, name)
         self.instr = instr
         self.index = index
+        self.weak = False  # sizes (`dim`) and integer arithmetic on them: Python ints in NumPy
 
 
 class Const(Value):
     """A Python number (bool, int or float) with an IR type."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "weak")
 
     def __init__(self, value: Any, type: Type | None = None):
+        # A literal typed from its Python value is weak in promotion (NumPy 2: `x32 + 1.0` is
+        # f32); a Const given an explicit type (seeds, casts) is strong like any value.
+        self.weak = type is None
         if type is None:
             type = BOOL if isinstance(value, bool) else I64 if isinstance(value, int) else F64
         super().__init__(type, None)
@@ -247,15 +259,25 @@ def walk(block: Block) -> Iterator[Instr]:
 # ----------------------------------------------------------------------------- typing
 def common_dtype(values: Sequence[Any]) -> str:
     """NumPy-2 style promotion of IR values and (weak) Python numbers."""
-    strong = [v.dtype for v in values if isinstance(v, Value)]
+    # Literals (weak Consts), sizes and range indices are weak, like Python numbers.
+    strong = [v.dtype for v in values if isinstance(v, Value) and not getattr(v, "weak", False)]
     d = max(strong, key=_RANK.__getitem__) if strong else "bool"
-    weak = [v for v in values if not isinstance(v, Value)]
-    for w in weak:
-        if isinstance(w, bool):
-            continue
-        if isinstance(w, int) or (hasattr(w, "dtype") and getattr(w.dtype, "kind", "") in "iu"):
-            d = d if _RANK[d] >= _RANK["i64"] else "i64"
+    if d == "f32" and "i64" in strong:
+        d = "f64"  # NumPy: float32 with int64 needs float64
+    for w in values:
+        if isinstance(w, Value):
+            if not getattr(w, "weak", False):
+                continue
+            kind = {"bool": "b", "i64": "i"}.get(w.dtype, "f")
+        elif isinstance(w, (bool, _np_bool)):
+            kind = "b"
+        elif isinstance(w, int) or getattr(getattr(w, "dtype", None), "kind", "") in ("i", "u"):
+            kind = "i"
         else:
+            kind = "f"
+        if kind == "i":
+            d = d if _RANK[d] >= _RANK["i64"] else "i64"
+        elif kind == "f":
             d = d if _RANK[d] >= _RANK["f32"] else "f64"
     return d
 
@@ -291,21 +313,23 @@ def _operand_dtype(op: str, args: Sequence[Any]) -> str | None:
 
 def result_types(op: str, operands: Sequence[Value], params: dict) -> list[Type]:
     """Type rule of a non-structural op (operands already coerced)."""
+    arr = irarrays.result_type(op, operands, params, Type)
+    if arr is not None:
+        return [arr]
+    rank = max((o.type.rank for o in operands), default=0)
     if op in COMPARE or op in LOGIC:
-        return [BOOL]
+        return [Type("bool", rank)]
     if op == "where":
-        return [operands[1].type]
+        return [Type(operands[1].dtype, rank)]
     if op == "cast":
-        return [Type(NP_NAMES[params["dtype"]])]
-    if op == "alloc":
-        return [Type(NP_NAMES[params["dtype"]], 1)]
+        return [Type(NP_NAMES[params["dtype"]], rank)]
     if op == "load":
         return [Type(operands[0].dtype)]
     if op == "grow":
         return [operands[0].type]
     if op == "store":
         return []
-    return [operands[0].type]
+    return [Type(operands[0].dtype, rank)]
 
 
 # ---------------------------------------------------------------------------- builder
@@ -380,11 +404,11 @@ class Builder:
     def coerce(self, v: Any, dtype: str) -> Value:
         """`v` as a value of `dtype` (casting values, typing numbers)."""
         if isinstance(v, Value):
-            if v.dtype == dtype or v.type.rank:
+            if v.dtype == dtype:
                 return v
             if isinstance(v, Const):
                 return Const(_cast_number(v.value, dtype), Type(dtype))
-            return self.emit("cast", [v], {"dtype": dtype}, types=[Type(dtype)]).result
+            return self.emit("cast", [v], {"dtype": dtype}, types=[Type(dtype, v.type.rank)]).result
         if isinstance(v, Number) or hasattr(v, "dtype"):
             return Const(_cast_number(v.item() if hasattr(v, "item") else v, dtype), Type(dtype))
         raise CompileError(f"cannot use {type(v).__name__} value {v!r} in compiled code", self.loc)
@@ -399,9 +423,23 @@ class Builder:
                 return x
             if isinstance(x, Const):
                 return Const(_cast_number(x.value, params["dtype"]), Type(params["dtype"]))
-            return self.emit("cast", [x], params, types=[Type(params["dtype"])], names=[name]).result
+            return self.emit("cast", [x], params, types=[Type(params["dtype"], x.type.rank)],
+                             names=[name]).result
+        if prim in _ARRAY_NORMALISE:
+            args, params = irarrays.normalise(prim, args, params)
         d = _operand_dtype(prim, args)
-        if prim == "where":
+        if d is None and any(isinstance(a, Value) and a.type.rank for a in args):
+            d = irarrays.operand_dtype(prim, args)
+            if d is not None and prim in ("sum", "prod", "mean", "logsumexp"):
+                args = (self.coerce(args[0], d),) + tuple(args[1:])
+                d = None
+        if prim in _SHAPE_OPERANDS:
+            k = _SHAPE_OPERANDS[prim]
+            ops = list(args[:k]) + [self.coerce(a, "i64") for a in args[k:]]
+            if prim == "full":
+                params["dtype"] = NP_NAMES[params["dtype"]]
+                ops[0] = self.coerce(ops[0], params["dtype"])
+        elif prim == "where":
             ops = [self.coerce(args[0], "bool")] + [self.coerce(a, d) for a in args[1:]]
         elif d is not None:
             ops = [self.coerce(a, d) for a in args]
@@ -415,7 +453,14 @@ class Builder:
         same = identity(prim, ops)
         if same is not None:
             return same
-        return self.emit(prim, ops, params, types=types, names=[name]).result
+        if prim in ("sum_to", "expand_as") and ops[0].type.rank == ops[1].type.rank == 0:
+            return ops[0]  # scalar to scalar: nothing to broadcast or undo
+        res = self.emit(prim, ops, params, types=types, names=[name]).result
+        # Python numbers stay Python numbers under arithmetic: weak in, weak out.
+        if prim == "dim" or (prim in _WEAK_KEEPING and res.type.rank == 0 and
+                             all(getattr(o, "weak", False) for o in ops)):
+            res.weak = True
+        return res
 
     def _store(self, ops: list[Value], params: dict) -> Any:
         buf, i, v = ops
@@ -429,52 +474,15 @@ class Builder:
         return self.emit("yield", list(vals))
 
 
+_WEAK_KEEPING = ARITH | frozenset({"div", "pow", "neg"})
+# Ops whose operands from this position on are i64 sizes.
+_SHAPE_OPERANDS = {"reshape": 1, "full": 1, "alloc": 0}
+_ARRAY_NORMALISE = frozenset({"reshape", "expand_dims", "squeeze", "transpose", "extremum_onehot"}) \
+    | irarrays.REDUCE | irarrays.INDEXED
 FOLDABLE = ARITH | KEEP | FLOAT_ONLY | COMPARE | LOGIC | frozenset({"pow", "where"})
 
 
-def fold(prim: str, values: Sequence[Any], params: dict, t: Type) -> Any:
-    """Evaluate a primitive on constants with its NumPy implementation."""
-    import numpy as np
-
-    from . import prims
-    if prim in ("floordiv", "mod") and t.dtype == "i64" and values[1] == 0:
-        raise CompileError("integer division or modulo by zero", current().loc if _active() else None)
-    npt = TO_NUMPY[t.dtype] if prim not in COMPARE else None
-    args = [np.array(v, dtype=TO_NUMPY[_dtype_of(v)]) for v in values]
-    with np.errstate(all="ignore"):
-        r = prims.get(prim).impl(*args, **params)
-    r = np.asarray(r).astype(npt) if npt else np.asarray(r)
-    return r.item()
-
-
-# x op c == x for these constants c (exact in IEEE arithmetic; x*0 is not, NaN/inf).
-_RIGHT_UNIT = {"add": 0, "sub": 0, "mul": 1, "div": 1, "pow": 1}
-_LEFT_UNIT = {"add": 0, "mul": 1}
-
-
-def identity(prim: str, ops: Sequence[Value]) -> Value | None:
-    """The operand an op reduces to (`x + 0`, `1 * x`, `x // 1` on ints), else None."""
-    if len(ops) != 2:
-        return None
-    x, y = ops
-    if isinstance(y, Const) and (_RIGHT_UNIT.get(prim) == y.value or
-                                 (prim == "floordiv" and y.value == 1 and y.dtype == "i64")):
-        return x
-    if isinstance(x, Const) and _LEFT_UNIT.get(prim) == x.value:
-        return y
-    return None
-
-
-def _dtype_of(v: Any) -> str:
-    return "bool" if isinstance(v, bool) else "i64" if isinstance(v, int) else "f64"
-
-
-def _cast_number(x: Any, dtype: str) -> Any:
-    if dtype == "bool":
-        return bool(x)
-    if dtype == "i64":
-        return int(x)
-    return float(x)
+from .irfold import _cast_number, _dtype_of, fold, identity  # noqa: E402,F401
 
 
 # ------------------------------------------------------------------------------ verify

@@ -66,6 +66,12 @@ def verify(fn: ir.Function) -> None:
                 raise VerifyError(f"{fn.name}: while_ condition does not match", ins.loc)
             if check_block(body, scope, "yield") != carried or carried != rt:
                 raise VerifyError(f"{fn.name}: while_ yield types do not match", ins.loc)
+        elif ins.op == "map_":  # fused kernel (passes/fuse.py): scalar body, one yield per result
+            (body,) = ins.regions
+            n = len(ins.operands) - ins.params.get("shape_only", 0)
+            if [a.type for a in body.args] != [ir.Type(o.dtype) for o in ins.operands[:n]] \
+                    or len(check_block(body, scope, "yield")) != len(rt):
+                raise VerifyError(f"{fn.name}: malformed map_", ins.loc)
         elif ins.regions:
             raise VerifyError(f"{fn.name}: {ins.op} cannot own regions", ins.loc)
 

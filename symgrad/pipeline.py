@@ -52,6 +52,8 @@ class Compiled:
     joint_ir: ir.Function | None = None
     natives: dict[str, Any] = field(default_factory=dict)
     lazy: dict[str, Callable[[], str]] = field(default_factory=dict)
+    vjp: Callable[..., tuple] | None = None   # made on the first f.vjp of an array result
+    options: Any = None
 
     def forward_result_dtype(self) -> str:
         nat = self.natives.get("forward")
@@ -180,12 +182,23 @@ def key_constants(pyfn: types.FunctionType, seen: set | None = None) -> dict[str
     return out
 
 
+def uses_arrays(fn: ir.Function) -> bool:
+    """Whether `fn` has array values beyond the scalar compiler's rank-1 tapes."""
+    if any(a.type.rank for a in fn.args) or any(t.rank for t in fn.result_types):
+        return True
+    return any(r.type.rank and ins.op not in ir.SIDE_EFFECTS for ins in ir.walk(fn.body)
+               for r in ins.results)
+
+
 def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Sequence[int],
                       opts: Options) -> Compiled:
     """Compile `pyfn` for argument types `sig`, differentiating w.r.t. positions `wrt`."""
     t_start = time.perf_counter()
     src = load_function(pyfn).source
     llvm = native_backend(opts)
+    if llvm is not None and opts.backend == "auto" and any(t.rank for t in sig) \
+            and not getattr(llvm, "SUPPORTS_ARRAYS", False):
+        llvm = None  # array code runs on the NumPy oracle until the native array path exists
     cache = cache_module(opts, llvm)
     c = Compiled(tuple(sig), list(wrt), "native" if llvm is not None else "numpy",
                  forward=lambda *a: (), joint=None)
@@ -217,7 +230,10 @@ def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Seq
         primal = runner.run(name, p, primal)
     runner.stage("ssa", format_function(primal))
     joint = None
-    if wrt:
+    if llvm is not None and opts.backend == "auto" and uses_arrays(primal) \
+            and not getattr(llvm, "SUPPORTS_ARRAYS", False):
+        llvm, cache, c.backend = None, None, "numpy"
+    if wrt and not primal.result_types[0].rank:
         joint = primal
         for name, p in JOINT:
             joint = runner.run(name, p, joint, *( [list(wrt)] if name == "ad" else []))
@@ -239,7 +255,7 @@ def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Seq
         except ImportError:
             pass
     runner.stage("python", format_python(joint or primal))
-    c.primal_ir, c.joint_ir = primal, joint
+    c.primal_ir, c.joint_ir, c.options = primal, joint, opts
     if llvm is None:
         c.forward = lambda *a: numpy_exec.run(primal, *a)
         c.joint = (lambda *a: numpy_exec.run(joint, *a)) if joint is not None else None
@@ -260,9 +276,27 @@ def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Seq
         if cache is not None:
             texts = {s: t for s, t in c.stages.items() if s not in ("llvm", "llvm-opt", "asm")}
             for kind, key in keys.items():
-                nat = c.natives[kind]
+                nat = c.natives.get(kind)
+                if nat is None:
+                    continue
                 # In-process hits hand back the native object's texts: give it every stage.
                 nat.texts = {**texts, **nat.texts}
                 cache.save(key, nat, texts, {"name": pyfn.__qualname__})
     c.times["total"] = time.perf_counter() - t_start
     return c
+
+
+def vjp_function(c: Compiled) -> Callable[..., tuple]:
+    """`vjp(*args, cotangent) -> (value, *grads)` for an array result (made once, lazily)."""
+    if c.vjp is None:
+        from .passes import reverse_mode
+        if c.primal_ir is None or not c.wrt:
+            raise CompileError("nothing to differentiate for this signature")
+        fn = cleanup(reverse_mode(c.primal_ir, c.wrt, seeded=True))
+        ir.verify(fn)
+        llvm = native_backend(c.options) if c.backend == "native" else None
+        if llvm is not None and getattr(llvm, "SUPPORTS_ARRAYS", False):
+            c.vjp = llvm.compile_function(fn, fastmath=c.options.fastmath, boundscheck=c.options.boundscheck)
+        else:
+            c.vjp = lambda *a: numpy_exec.run(fn, *a)
+    return c.vjp

@@ -138,14 +138,16 @@ def _tie_weight(a, b):
     return O.where(O.eq(a, b), 0.5, 1.0)
 
 
+# Written as "zero where the other input wins" (not "g where this one wins") so that a NaN
+# input passes g to both, as PyTorch's maximum/minimum backward does.
 prim("maximum", "elementwise", np.maximum,
-     vjp=(lambda g, o, x, y: O.where(O.ge(x, y), g * _tie_weight(x, y), 0.0),
-          lambda g, o, x, y: O.where(O.ge(y, x), g * _tie_weight(x, y), 0.0)),
+     vjp=(lambda g, o, x, y: O.where(O.lt(x, y), 0.0, g * _tie_weight(x, y)),
+          lambda g, o, x, y: O.where(O.lt(y, x), 0.0, g * _tie_weight(x, y))),
      grad_fn="MaximumBackward0", sympy=lambda x, y: sympy.Max(x, y),
      spellings=("numpy.maximum", "numpy.fmax"))
 prim("minimum", "elementwise", np.minimum,
-     vjp=(lambda g, o, x, y: O.where(O.le(x, y), g * _tie_weight(x, y), 0.0),
-          lambda g, o, x, y: O.where(O.le(y, x), g * _tie_weight(x, y), 0.0)),
+     vjp=(lambda g, o, x, y: O.where(O.gt(x, y), 0.0, g * _tie_weight(x, y)),
+          lambda g, o, x, y: O.where(O.gt(y, x), 0.0, g * _tie_weight(x, y))),
      grad_fn="MinimumBackward0", sympy=lambda x, y: sympy.Min(x, y),
      spellings=("numpy.minimum", "numpy.fmin"))
 prim("floordiv", "elementwise", np.floor_divide, vjp=(lambda *a: None, lambda *a: None),
@@ -340,8 +342,9 @@ prim("extremum_onehot", "select", _extremum_onehot, differentiable=False, saves=
 # ---------------------------------------------------------------------------------
 # shape
 # ---------------------------------------------------------------------------------
+# In compiled IR the target sizes are operands (`reshape %x, *dims`), in the runtime a param.
 prim("reshape", "shape", lambda x, shape: np.reshape(x, shape),
-     vjp=(lambda g, o, x, shape: O.reshape(g, x.shape),), saves="", grad_fn="ViewBackward0",
+     vjp=(lambda g, o, x, *dims, shape=None: O.reshape(g, x.shape),), saves="", grad_fn="ViewBackward0",
      spellings=("numpy.reshape",))
 prim("transpose", "shape", lambda x, axes: np.transpose(x, axes),
      vjp=(lambda g, o, x, axes: O.transpose(g, tuple(np.argsort(axes))),), saves="",
@@ -366,6 +369,14 @@ def _sum_to(x, like):
 
 prim("sum_to", "shape", _sum_to, vjp=(lambda g, o, x, like: O.expand_as(g, x), None), saves="",
      grad_fn="SumBackward1")
+
+
+_NP_DTYPE = {"f64": "float64", "f32": "float32", "i64": "int64", "bool": "bool"}
+# Compiled code only: `dim %x {axis}` reads a runtime size; `full %v, *dims {dtype}` allocates.
+prim("dim", "shape", lambda x, axis: np.int64(np.shape(x)[axis]), differentiable=False, saves="")
+prim("full", "shape",
+     lambda v, *dims, dtype: np.full(tuple(int(d) for d in dims), v, dtype=_NP_DTYPE.get(dtype, dtype)),
+     vjp=lambda g, o, v, *dims, dtype: (O.sum(g),) + (None,) * len(dims), saves="")
 
 
 def _concat_vjp(g, out, *xs, axis=0):
@@ -405,9 +416,30 @@ class IndexArg:
     def __repr__(self) -> str:
         return f"IndexArg({self.pos})"
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, IndexArg) and other.pos == self.pos
+
+    def __hash__(self) -> int:
+        return hash(("IndexArg", self.pos))
+
+
+class SliceT(tuple):
+    """A hashable `slice(start, stop, step)` in compiled index templates; parts may be IndexArgs."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "slice(" + ", ".join(repr(p) for p in self) + ")"
+
 
 def fill_index(index, arrays) -> tuple:
-    return tuple(arrays[i.pos] if isinstance(i, IndexArg) else i for i in index)
+    def part(p):
+        if isinstance(p, IndexArg):
+            v = arrays[p.pos]
+            return int(v) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "iu" else v
+        return p
+
+    return tuple(slice(*(part(p) for p in i)) if isinstance(i, SliceT) else part(i) for i in index)
 
 
 def _is_advanced(index) -> bool:
@@ -442,6 +474,16 @@ def _index_add_zeros(g, like, *arrays, index):
 prim("getitem", "index", _getitem,
      vjp=lambda g, o, x, *arrays, index: (O.scatter_add_like(g, x, index, *arrays),) + (None,) * len(arrays),
      saves="", grad_fn=_index_name)
+def _index_add(acc, g, *arrays, index):
+    out = np.array(acc, copy=True)
+    np.add.at(out, fill_index(index, arrays), g)
+    return out
+
+
+# Compiled adjoints: `acc` with `g` added at `index` (the accumulating form of index_add_zeros).
+prim("index_add", "index", _index_add,
+     vjp=lambda h, o, acc, g, *arrays, index: (h, O.getitem(h, index, *arrays)) + (None,) * len(arrays),
+     saves="", grad_fn="IndexAddBackward0")
 prim("index_add_zeros", "index", _index_add_zeros,
      vjp=lambda g, o, gin, like, *arrays, index: (O.getitem(g, index, *arrays), None) + (None,) * len(arrays),
      saves="in", grad_fn="IndexPutBackward0")
@@ -459,10 +501,9 @@ def _setitem_dvalue(g, o, x, value, *arrays, index):
 
 
 prim("setitem", "index", _setitem,
-     vjp=lambda g, o, x, value, *arrays, index: (
-         O.apply("setitem", g, 0.0, *arrays, index=index),
-         None if O.is_const(value) else _setitem_dvalue(g, o, x, value, *arrays, index=index),
-     ) + (None,) * len(arrays),
+     vjp=(lambda g, o, x, value, *arrays, index: O.apply("setitem", g, 0.0, *arrays, index=index),
+          lambda g, o, x, value, *arrays, index:
+          None if O.is_const(value) else _setitem_dvalue(g, o, x, value, *arrays, index=index)),
      saves="", grad_fn="CopySlices")
 
 # ---------------------------------------------------------------------------------

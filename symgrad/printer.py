@@ -129,5 +129,9 @@ def _block(b: ir.Block, name: Namer, depth: int, out: list[str]) -> None:
             _block(before, name, depth + 1, out)
             out.append(f"{ind}do({_sig(body.args, name)}):")
             _block(body, name, depth + 1, out)
+        elif ins.op == "map_":
+            (body,) = ins.regions
+            out.append(_pad(f"{ind}{lhs}map_ {ops}{_params(ins.params)} body({_sig(body.args, name)}):", cm))
+            _block(body, name, depth + 1, out)
         else:
             out.append(_pad(f"{ind}{lhs}{ins.op} {ops}{_params(ins.params)}".rstrip(), cm))

@@ -153,7 +153,7 @@ class Engine:
         mod.data_layout = str(self.tm.target_data)
         return mod
 
-    def optimize(self, mod: llvm.ModuleRef) -> None:
+    def optimize(self, mod: llvm.ModuleRef, *, unroll: bool = True) -> None:
         """Run the O3 pipeline with loop and SLP vectorisation.
 
         A fresh pass builder and manager every time: running a ModulePassManager a second
@@ -163,7 +163,7 @@ class Engine:
         pto.loop_vectorization = True
         pto.slp_vectorization = True
         pto.loop_interleaving = True
-        pto.loop_unrolling = True
+        pto.loop_unrolling = unroll
         with self.lock:
             pb = llvm.create_pass_builder(self.tm, pto)
             pb.getModulePassManager().run(mod, pb)

@@ -27,19 +27,27 @@ from .. import ir
 from ..errors import CompileError
 from . import jit
 from .llvm_prims import I1, I8, I64, LTYPE, TABLE, const
-from .native import (ERR_INDEX, ERR_NOMEM, ERR_RANGE_STEP, NativeFunction, abi_for,
+from typing import Any
+
+from .llvm_arrays import ArrayLowering
+from .llvm_buffers import BufferLowering
+from .llvm_writes import WriteLowering, private_carried, viewed
+from .loops import Arr
+from .native import (ERR_RANGE_STEP, NativeFunction, abi_for,
                      load_object)  # noqa: F401  (load_object re-exported)
-from .runtime_ir import BufferRuntime
+from .runtime_ir import BufferRuntime, Workspace
+from . import entry as array_entry
 
 I32 = L.IntType(32)
 PTR = L.PointerType()
+SUPPORTS_ARRAYS = True  # array functions lower natively (pipeline.py routes them here)
 _ELEM = {"f64": LTYPE["f64"], "f32": LTYPE["f32"], "i64": I64, "bool": I8}
 _ESIZE = {"f64": 8, "f32": 4, "i64": 8, "bool": 1}
 _HEADER = 16
 FAST = ("fast",)
 
 
-class Lowering:
+class Lowering(BufferLowering, ArrayLowering, WriteLowering):
     """State of lowering one function: values, the builder, error exits, declarations."""
 
     def __init__(self, fn: ir.Function, symbol: str, *, fastmath: bool, boundscheck: bool):
@@ -55,6 +63,18 @@ class Lowering:
         self.runtime: BufferRuntime | None = None
         self._last_line: tuple | None = None
         self.caps: dict[int, L.Value] = {}
+        self.sites: list = []              # shape-error sites reported by status code
+        self.dests: dict[int, int] = {}    # returned value -> result index with a caller buffer
+        self.dests_used: set[int] = set()
+        self.result_dests: dict[int, L.Value] = {}
+        self.loop_depth = 0
+        self.in_kernel = 0
+        self.frames: list = []
+        self.buf_dims: dict[int, list] = {}
+        self.viewed: set[int] = set()
+        self.carried_private: set[int] = set()
+        self.workspace: Workspace | None = None
+        self.out_ptr: L.Value | None = None
 
     # ------------------------------------------------------------- declarations
     def module_fn(self, name: str, fnty: L.FunctionType) -> L.Function:
@@ -67,7 +87,7 @@ class Lowering:
     def intrinsic(self, name: str, ty: L.Type) -> L.Function:
         """A float intrinsic such as `llvm.floor.f64` (`llvm.copysign` takes two operands)."""
         suffix = "f64" if ty == LTYPE["f64"] else "f32"
-        nargs = 2 if name == "llvm.copysign" else 1
+        nargs = 2 if name in ("llvm.copysign", "llvm.maximum", "llvm.minimum") else 1
         return self.module_fn(f"{name}.{suffix}", L.FunctionType(ty, [ty] * nargs))
 
     def libm(self, name: str, dtype: str, nargs: int) -> L.Function:
@@ -90,14 +110,19 @@ class Lowering:
         return f
 
     # ------------------------------------------------------------------- errors
-    def fail_if(self, cond: L.Value, code: int) -> None:
-        """Leave the function with status `code` when `cond` holds (cold path)."""
+    def fail_if(self, cond: L.Value, code: int, info: int | None = None) -> None:
+        """Leave the function with status `code` when `cond` holds (cold path); `info`
+        (an error site) goes to the first out slot."""
         b = self.b
+        if isinstance(cond, L.Constant) and not cond.constant:
+            return
         bad = b.append_basic_block("fail")
         ok = b.append_basic_block("ok")
         br = b.cbranch(cond, bad, ok)
         br.set_weights([1, 1 << 20])
         b.position_at_end(bad)
+        if info is not None and self.out_ptr is not None:
+            b.store(L.Constant(I64, info), self.out_ptr)
         b.store(L.Constant(I32, code), self.status)
         b.branch(self.cleanup)
         b.position_at_end(ok)
@@ -105,34 +130,45 @@ class Lowering:
     # -------------------------------------------------------------------- lower
     def lower(self) -> L.Module:
         fn = self.fn
-        for a in fn.args:
-            if a.type.rank:
-                raise CompileError(f"{fn.name}: array arguments are not supported by the "
-                                   "native back end yet", fn.loc)
-        for t in fn.result_types:
-            if t.rank:
-                raise CompileError(f"{fn.name}: returning a buffer is not supported", fn.loc)
-        argtys = [_abi_type(a.type.dtype) for a in fn.args] + [PTR]
-        func = L.Function(self.module, L.FunctionType(I32, argtys), name=self.symbol)
-        func.args[-1].name = "out"
-        func.args[-1].add_attribute("noalias")
-        func.args[-1].add_attribute(NO_CAPTURE)
-        func.attributes.add("nounwind")
+        arrays = any(a.type.rank for a in fn.args) or any(t.rank for t in fn.result_types) \
+            or any(r.type.rank for i in ir.walk(fn.body) for r in i.results
+                   if i.op not in ("alloc", "grow", "load"))
+        if arrays:
+            func, params = array_entry.build(self)
+        else:
+            argtys = [_abi_type(a.type.dtype) for a in fn.args] + [PTR]
+            func = L.Function(self.module, L.FunctionType(I32, argtys), name=self.symbol)
+            params = list(func.args[:-1])
+            func.args[-1].name = "out"
+            func.args[-1].add_attribute("noalias")
+            func.args[-1].add_attribute(NO_CAPTURE)
+            func.attributes.add("nounwind")
         entry = func.append_basic_block("entry")
+        self.entry_block = entry
         self.cleanup = func.append_basic_block("cleanup")
         self.b = b = L.IRBuilder(entry)
+        self.out_ptr = func.args[-1]
         self.status = b.alloca(I32, name="status")
         b.store(L.Constant(I32, 0), self.status)
         if any(i.op == "alloc" for i in ir.walk(fn.body)):
             self.runtime = BufferRuntime(self)
-        for a, la in zip(fn.args, func.args):
-            la.name = a.name or "arg"
-            self.values[id(a)] = b.trunc(la, I1) if a.type.dtype == "bool" else la
+        if arrays:
+            self.workspace = Workspace(self)
+            self.viewed, self.carried_private = viewed(fn), private_carried(fn)
+            array_entry.bind_params(self, params)
+        else:
+            for a, la in zip(fn.args, params):
+                la.name = a.name or "arg"
+                self.values[id(a)] = b.trunc(la, I1) if a.type.dtype == "bool" else la
         self.lower_block(fn.body, func.args[-1])
         b.position_at_end(self.cleanup)
         if self.runtime is not None:
             self.runtime.free_all()
+        if self.workspace is not None:
+            self.workspace.release()
         b.ret(b.load(self.status, typ=I32))
+        if arrays:
+            array_entry.build_entry(self, func)
         if self._mvec_used:
             # Without this GlobalDCE drops the vector declarations before the vectoriser
             # looks for them (measured: scalarised calls, 8x slower).
@@ -153,7 +189,32 @@ class Lowering:
 
     def lower_block(self, block: ir.Block, out: L.Value | None = None) -> list[L.Value]:
         """Lower the instructions of `block`; returns the operands of its terminator."""
-        for ins in block.instrs:
+        last: dict[int, int] = {}
+        for k, ins in enumerate(block.instrs):  # liveness for in-place array writes
+            for o in ins.operands:
+                last[id(o)] = k
+            for r in ins.regions:
+                for inner in ir.walk(r):
+                    for o in inner.operands:
+                        last[id(o)] = k
+        defined = {id(a) for a in block.args} | {id(r) for i in block.instrs for r in i.results}
+        frame = [block, 0, last, defined]
+        self.frames.append(frame)
+        try:
+            return self._lower_instrs(block, out, frame)
+        finally:
+            self.frames.pop()
+
+    def live_after(self, v: ir.Value) -> bool:
+        """Whether `v` may be read after the instruction being lowered (conservative)."""
+        block, k, last, defined = self.frames[-1]
+        if id(v) not in defined:
+            return True  # from an enclosing block: a loop may read it again
+        return last.get(id(v), -1) > k
+
+    def _lower_instrs(self, block: ir.Block, out: L.Value | None, frame: list) -> list[L.Value]:
+        for k, ins in enumerate(block.instrs):
+            frame[1] = k
             if ins.op in ir.TERMINATORS:
                 vals = [self.get(v) for v in ins.operands]
                 if ins.op == "return":
@@ -170,9 +231,12 @@ class Lowering:
             text = loc.source_line().strip()[:80]
             self.b.comment(f"L{loc.line}  {text}" + (f"  ({ins.note})" if ins.note else ""))
         handler = _STRUCTURAL.get(ins.op)
+        outs = None
         if handler is not None:
             outs = handler(self, ins)
-        else:
+        elif self.workspace is not None:
+            outs = self.lower_array(ins)
+        if outs is None:
             rule = TABLE.get(ins.op)
             if rule is None:
                 raise CompileError(f"the native back end cannot lower primitive {ins.op!r}",
@@ -182,12 +246,16 @@ class Lowering:
             outs = [rule(self, args, dtype, ins.params)]
         for r, v in zip(ins.results, outs):
             # Source names in `inspect("llvm")`; llvmlite's own names start with a dot.
-            if r.name and isinstance(v, L.Instruction) and v.name.startswith("."):
+            if r.name and isinstance(v, L.Instruction) and not isinstance(v, L.Constant) and v.name.startswith("."):
                 v.name = r.name
             self.values[id(r)] = v
 
     def emit_return(self, ins: ir.Instr, vals: list[L.Value], out: L.Value | None) -> None:
         b = self.b
+        if self.workspace is not None:
+            array_entry.emit_return(self, ins, vals, out)
+            b.branch(self.cleanup)
+            return
         for k, (v, val) in enumerate(zip(ins.operands, vals)):
             slot = b.gep(out, [L.Constant(I64, k)], source_etype=I64)
             d = v.dtype
@@ -199,9 +267,11 @@ class Lowering:
         b.branch(self.cleanup)
 
     # ------------------------------------------------------------ structured ops
-    def region(self, block: ir.Block, args: list[L.Value]) -> list[L.Value]:
-        for a, v in zip(block.args, args):
+    def region(self, block: ir.Block, args: list[L.Value], src: list | None = None) -> list[L.Value]:
+        for k, (a, v) in enumerate(zip(block.args, args)):
             self.values[id(a)] = v
+            if src is not None and k < len(src) and id(src[k]) in self.buf_dims:
+                self.buf_dims[id(a)] = self.buf_dims[id(src[k])]
         return self.lower_block(block)
 
     def lower_if(self, ins: ir.Instr) -> list[L.Value]:
@@ -220,16 +290,32 @@ class Lowering:
     def _phis(self, ins: ir.Instr, incoming: list) -> list[L.Value]:
         outs = []
         for k, r in enumerate(ins.results):
-            phi = self.b.phi(self._ltype(r.type), name=r.name or "")
+            phi = self.new_phi(r.type, r.name, incoming[0][0][k])
             for vals, bb in incoming:
-                phi.add_incoming(vals[k], bb)
+                self.add_incoming(phi, vals[k], bb)
             outs.append(phi)
         return outs
+
+    def new_phi(self, t: ir.Type, name: str | None, like: Any) -> Any:
+        """A phi, or for an array (`like` is an Arr) an Arr of phis (pointer, sizes, strides)."""
+        if not isinstance(like, Arr):
+            return self.b.phi(self._ltype(t), name=name or "")
+        return Arr(self.b.phi(PTR, name=name or ""), t.dtype, [self.b.phi(I64) for _ in range(t.rank)],
+                   [self.b.phi(I64) for _ in range(t.rank)], (), False)
+
+    @staticmethod
+    def add_incoming(phi: Any, v: Any, bb: L.Block) -> None:
+        if not isinstance(phi, Arr):
+            phi.add_incoming(v, bb)
+            return
+        phi.ptr.add_incoming(v.ptr, bb)
+        for p, x in zip(phi.sizes + phi.strides, v.sizes + v.strides):
+            p.add_incoming(x, bb)
 
     def lower_for(self, ins: ir.Instr) -> list[L.Value]:
         b = self.b
         start, stop, step = (self.get(v) for v in ins.operands[:3])
-        init = [self.get(v) for v in ins.operands[3:]]
+        init = self._own_inits(ins.regions[0].args[1:], [self.get(v) for v in ins.operands[3:]])
         cs = [v.value if isinstance(v, ir.Const) else None for v in ins.operands[:3]]
         if None not in cs and cs[2] != 0:  # constant bounds: the trip count is known here
             trips = const("i64", len(range(*cs)))
@@ -241,8 +327,7 @@ class Lowering:
         b.branch(head)
         b.position_at_end(head)
         k = b.phi(I64, name="k")
-        carried = [b.phi(self._ltype(a.type), name=a.name or "")
-                   for a in ins.regions[0].args[1:]]
+        carried = [self.new_phi(a.type, a.name, v) for a, v in zip(ins.regions[0].args[1:], init)]
         b.cbranch(b.icmp_unsigned("<", k, trips), body_bb, done)
         b.position_at_end(body_bb)
         iname = ins.regions[0].args[0].name or "i"
@@ -250,15 +335,18 @@ class Lowering:
             i = k if cs[0] == 0 else b.add(start, k, name=iname)
         else:
             i = b.mul(k, step) if cs[0] == 0 else b.add(start, b.mul(k, step), name=iname)
-        nxt = self.region(ins.regions[0], [i] + carried)
+        self.loop_depth += 1
+        nxt = self.region(ins.regions[0], [i] + carried, [None] + list(ins.operands[3:]))
+        self._dims_to(ins.results, ins.operands[3:])
+        self.loop_depth -= 1
         latch = b.block
         k_next = b.add(k, one, name="k.next")
         b.branch(head)
         k.add_incoming(zero, pre)
         k.add_incoming(k_next, latch)
         for phi, v0, v1 in zip(carried, init, nxt):
-            phi.add_incoming(v0, pre)
-            phi.add_incoming(v1, latch)
+            self.add_incoming(phi, v0, pre)
+            self.add_incoming(phi, v1, latch)
         b.position_at_end(done)
         return list(carried)
 
@@ -286,80 +374,47 @@ class Lowering:
         count = span if unit else b.add(b.udiv(b.sub(span, one), mag), one)
         return b.select(nonempty, count, zero, name="trips")
 
+    def _dims_to(self, dst: list, src: list) -> None:
+        for d, s_ in zip(dst, src):
+            if id(s_) in self.buf_dims:
+                self.buf_dims[id(d)] = self.buf_dims[id(s_)]
+
+    def _own_inits(self, args: list, init: list) -> list:
+        """Copy the initial value of arrays the loop writes in place (it owns them then)."""
+        from .loops import KOut, emit_kernel
+        out = []
+        for a, v in zip(args, init):
+            if id(a) in self.carried_private and isinstance(v, Arr):
+                (v,) = emit_kernel(self, [v], lambda x: x, [KOut("map", v.dtype)], -1)
+            out.append(v)
+        return out
+
     def lower_while(self, ins: ir.Instr) -> list[L.Value]:
         b = self.b
-        init = [self.get(v) for v in ins.operands]
+        init = self._own_inits(ins.regions[1].args, [self.get(v) for v in ins.operands])
         pre = b.block
         head, body_bb, done = (b.append_basic_block(n) for n in ("while", "while.body",
                                                                  "while.end"))
         b.branch(head)
         b.position_at_end(head)
         before, body = ins.regions
-        carried = [b.phi(self._ltype(a.type), name=a.name or "") for a in before.args]
-        cond = self.region(before, carried)
+        carried = [self.new_phi(a.type, a.name, v) for a, v in zip(before.args, init)]
+        self.loop_depth += 1
+        cond = self.region(before, carried, list(ins.operands))
+        self._dims_to(body.args, ins.operands)
+        self._dims_to(ins.results, ins.operands)
         flag, vals = cond[0], cond[1:]
         b.cbranch(flag, body_bb, done)
         b.position_at_end(body_bb)
         nxt = self.region(body, vals)
+        self.loop_depth -= 1
         latch = b.block
         b.branch(head)
         for phi, v0, v1 in zip(carried, init, nxt):
-            phi.add_incoming(v0, pre)
-            phi.add_incoming(v1, latch)
+            self.add_incoming(phi, v0, pre)
+            self.add_incoming(phi, v1, latch)
         b.position_at_end(done)
         return vals
-
-    # ------------------------------------------------------------------ buffers
-    def _need_runtime(self, ins: ir.Instr) -> BufferRuntime:
-        if self.runtime is None:
-            raise CompileError("internal error: buffer op without an alloc", ins.loc)
-        return self.runtime
-
-    def lower_alloc(self, ins: ir.Instr) -> list[L.Value]:
-        d = ir.NP_NAMES[ins.params["dtype"]]
-        p = self._need_runtime(ins).alloc(self.get(ins.operands[0]), _ESIZE[d])
-        self.fail_if(self.b.icmp_unsigned("==", p, L.Constant(PTR, None)), ERR_NOMEM)
-        self._remember_capacity(ins, p)
-        return [p]
-
-    def _remember_capacity(self, ins: ir.Instr, p: L.Value) -> None:
-        # Only alloc/grow change a header, so its capacity is an SSA value from here on:
-        # bounds checks then need no reload and LLVM can prove them away in counted loops.
-        if self.boundscheck:
-            cap = self.b.load(self.b.gep(p, [L.Constant(I64, 1)], source_etype=I64), typ=I64,
-                              name="cap")
-            self.caps[id(ins.results[0])] = cap
-
-    def lower_grow(self, ins: ir.Instr) -> list[L.Value]:
-        buf = ins.operands[0]
-        p = self._need_runtime(ins).grow(self.get(buf), self.get(ins.operands[1]),
-                                         _ESIZE[buf.dtype])
-        self.fail_if(self.b.icmp_unsigned("==", p, L.Constant(PTR, None)), ERR_NOMEM)
-        self._remember_capacity(ins, p)
-        return [p]
-
-    def _element(self, buf: ir.Value, idx: ir.Value) -> L.Value:
-        b, p, i = self.b, self.get(buf), self.get(idx)
-        if self.boundscheck:
-            cap = self.caps.get(id(buf))
-            if cap is None:  # a buffer carried through a loop or branch
-                cap = b.load(b.gep(p, [L.Constant(I64, 1)], source_etype=I64), typ=I64)
-            self.fail_if(b.icmp_unsigned(">=", i, cap), ERR_INDEX)
-        data = b.gep(p, [L.Constant(I64, _HEADER)], source_etype=I8)
-        return b.gep(data, [i], source_etype=_ELEM[buf.dtype])
-
-    def lower_load(self, ins: ir.Instr) -> list[L.Value]:
-        buf = ins.operands[0]
-        v = self.b.load(self._element(buf, ins.operands[1]), typ=_ELEM[buf.dtype])
-        return [self.b.trunc(v, I1) if buf.dtype == "bool" else v]
-
-    def lower_store(self, ins: ir.Instr) -> list[L.Value]:
-        buf, idx, val = ins.operands
-        v = self.get(val)
-        if buf.dtype == "bool":
-            v = self.b.zext(v, I8)
-        self.b.store(v, self._element(buf, idx))
-        return []
 
     def _ltype(self, t: ir.Type) -> L.Type:
         return PTR if t.rank else LTYPE[t.dtype]
@@ -403,17 +458,24 @@ def compile_function(fn: ir.Function, *, fastmath: bool = False, boundscheck: bo
     """Lower, optimise (O3, vectorising) and JIT `fn`; returns a callable NativeFunction."""
     t0 = time.perf_counter()
     symbol = symbol or _symbol_for(fn.name)
-    text = lower_function(fn, symbol, fastmath=fastmath, boundscheck=boundscheck)
+    if any(r.type.rank for i in ir.walk(fn.body) for r in i.results):
+        import copy
+        from ..passes.fuse import fuse, specialise
+        # On a copy: callers keep the unfused IR (reverse mode, numpy_exec, inspect).
+        fn = fuse(specialise(copy.deepcopy(fn)))  # elementwise chains -> one loop nest each
+    low = Lowering(fn, symbol, fastmath=fastmath, boundscheck=boundscheck)
+    text = str(low.lower())
     t1 = time.perf_counter()
     eng = jit.engine()
     with eng.lock:  # LLVM's global context is not thread-safe
         mod = eng.parse(text, symbol)
-        eng.optimize(mod)
+        # Array kernels: vectorised loops need no unrolling, and it doubles compile time.
+        eng.optimize(mod, unroll=low.workspace is None)
         opt = str(mod)
         t2 = time.perf_counter()
         obj = eng.add_module(mod, [symbol], opt)
     t3 = time.perf_counter()
-    abi = abi_for(fn, symbol, jit.externals(opt))
+    abi = abi_for(fn, symbol, jit.externals(opt), low)
     timings = {"lower": t1 - t0, "optimize": t2 - t1, "codegen": t3 - t2}
     return NativeFunction(abi, eng.address(symbol), {"llvm": text, "llvm-opt": opt},
                           object_code=obj, timings=timings)

@@ -22,12 +22,15 @@ from ..errors import InputError
 
 # Status codes native functions return (0 = success); lowering emits them, __call__ raises.
 ERR_RANGE_STEP, ERR_NOMEM, ERR_INDEX, ERR_NEG_POW = 1, 2, 3, 4
+# Array functions (backend/abi.py turns these into InputError/ValueError with context).
+ERR_SHAPE, ERR_LAYOUT, ERR_EMPTY, ERR_DEST, ERR_INDEX_ARG = 5, 6, 7, 8, 9
 
 ERRORS: dict[int, tuple[type[Exception], str]] = {
     ERR_RANGE_STEP: (ValueError, "range() arg 3 must not be zero"),
     ERR_NOMEM: (MemoryError, "native code could not allocate a buffer"),
     ERR_INDEX: (IndexError, "index out of range of a local buffer in native code"),
     ERR_NEG_POW: (ValueError, "Integers to negative integer powers are not allowed."),
+    ERR_EMPTY: (ValueError, "zero-size array to reduction operation which has no identity"),
 }
 _CTYPE = {"f64": ctypes.c_double, "f32": ctypes.c_float, "i64": ctypes.c_int64,
           "bool": ctypes.c_bool}
@@ -35,13 +38,18 @@ _SLOT = {"f64": "d", "f32": "d", "i64": "q", "bool": "q"}
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def abi_for(fn: ir.Function, symbol: str, needs: list[str]) -> dict[str, Any]:
+def abi_for(fn: ir.Function, symbol: str, needs: list[str], low: Any = None) -> dict[str, Any]:
     """The JSON-able calling convention of a lowered function (stored in the cache), with
     the external symbols its object code calls (checked before loading it)."""
-    return {"symbol": symbol, "name": fn.name, "needs": list(needs),
-            "args": [a.type.dtype for a in fn.args],
-            "arg_names": [a.name or f"arg{i}" for i, a in enumerate(fn.args)],
-            "results": [t.dtype for t in fn.result_types]}
+    abi = {"symbol": symbol, "name": fn.name, "needs": list(needs),
+           "args": [a.type.dtype for a in fn.args],
+           "arg_names": [a.name or f"arg{i}" for i, a in enumerate(fn.args)],
+           "results": [t.dtype for t in fn.result_types]}
+    if low is not None and low.workspace is not None:
+        abi.update(ranks=[a.type.rank for a in fn.args],
+                   result_ranks=[t.rank for t in fn.result_types],
+                   result_like=list(low.like), sites=list(low.sites))
+    return abi
 
 
 def _to_int(x: Any) -> int:
@@ -81,6 +89,15 @@ class NativeFunction:
         self.texts = dict(texts)
         self.object_code = object_code
         self.timings = dict(timings or {})
+        if abi.get("ranks") is not None:
+            from .abi import ArrayCaller, fast_entry
+            self._array = ArrayCaller(self, address)
+            fast = fast_entry(self._array)
+            # A class per function whose __call__ is the generated entry: no extra layer.
+            self.__class__ = type("ArrayNativeFunction", (ArrayNativeFunction,),
+                                  {"__call__": fast} if fast is not None else {})
+            return
+        self._array = None
         argtypes = [_CTYPE[d] for d in self.arg_dtypes] + [ctypes.c_void_p]
         # CFUNCTYPE (not PYFUNCTYPE): the call releases the GIL.
         self._cfunc = ctypes.CFUNCTYPE(ctypes.c_int32, *argtypes)(address)
@@ -94,7 +111,9 @@ class NativeFunction:
                       if d in ("i64", "bool")]
         self._nargs = len(self.arg_dtypes)
 
-    def __call__(self, *args: Any) -> tuple:
+    def __call__(self, *args: Any, **kw: Any) -> tuple:
+        if self._array is not None:
+            return self._array(args, **kw)
         if len(args) != self._nargs:
             raise InputError(f"{self.name}() takes {self._nargs} arguments "
                              f"({len(args)} given)")
@@ -158,6 +177,14 @@ class NativeFunction:
         return f"<NativeFunction {self.name}({sig}) -> ({', '.join(self.result_dtypes)})>"
 
 
+class ArrayNativeFunction(NativeFunction):
+    """A native function with array arguments (`abi.py`): `f(*args, out=None,
+    noncontiguous="copy")`; `out` takes the gradient buffers, written in place."""
+
+    def __call__(self, *args: Any, out: Any = None, noncontiguous: str = "copy") -> tuple:
+        return self._array(args, out, noncontiguous)
+
+
 def load_object(abi: dict[str, Any], object_code: bytes, texts: dict[str, str]) -> NativeFunction:
     """A NativeFunction from cached object code: no LLVM IR, no compile (about 2 ms)."""
     from .jit import engine
@@ -168,8 +195,14 @@ def load_object(abi: dict[str, Any], object_code: bytes, texts: dict[str, str]) 
             or any(d not in _CTYPE for d in dtypes) or not isinstance(needs, list) \
             or not all(isinstance(n, str) for n in needs):
         raise ValueError("malformed native ABI")  # checked before anything enters the JIT
+    if abi.get("ranks") is not None:
+        from .abi import check_abi
+        check_abi(abi)
     t0 = time.perf_counter()
     eng = engine()
+    if any(n.startswith("symgrad_") for n in needs):
+        from . import blas
+        blas.provider()  # registers the BLAS adapter symbols the code calls
     eng.add_object(object_code, [symbol], needs)
     return NativeFunction(abi, eng.address(symbol), texts, object_code=object_code,
                           timings={"load": time.perf_counter() - t0})

@@ -32,21 +32,22 @@ class BufferRuntime:
         m = low.module
         self.tracker = low.b.alloca(TRACKER, name="buffers")
         low.b.store(L.Constant(TRACKER, [L.Constant(PTR, None), _c(0), _c(0)]), self.tracker)
-        self.calloc = L.Function(m, L.FunctionType(PTR, [I64, I64]), "calloc")
-        self.realloc = L.Function(m, L.FunctionType(PTR, [PTR, I64]), "realloc")
-        self.free = L.Function(m, L.FunctionType(VOID, [PTR]), "free")
-        self.memset = L.Function(m, L.FunctionType(VOID, [PTR, I8, I64, L.IntType(1)]),
-                                 "llvm.memset.p0.i64")
+        self.calloc = low.module_fn("calloc", L.FunctionType(PTR, [I64, I64]))
+        self.realloc = low.module_fn("realloc", L.FunctionType(PTR, [PTR, I64]))
+        self.free = low.module_fn("free", L.FunctionType(VOID, [PTR]))
+        self.memset = low.module_fn("llvm.memset.p0.i64",
+                                    L.FunctionType(VOID, [PTR, I8, I64, L.IntType(1)]))
         self._alloc = self._build_alloc()
         self._grow = self._build_grow()
         self._free_all = self._build_free_all()
 
     # ---------------------------------------------------------------- call sites
-    def alloc(self, n: L.Value, esize: int) -> L.Value:
-        return self.low.b.call(self._alloc, [self.tracker, n, _c(esize)])
+    def alloc(self, n: L.Value, esize: Any) -> L.Value:
+        """`esize` (bytes per element or row) is an int or an i64 value (array tapes)."""
+        return self.low.b.call(self._alloc, [self.tracker, n, _c(esize) if isinstance(esize, int) else esize])
 
-    def grow(self, p: L.Value, n: L.Value, esize: int) -> L.Value:
-        return self.low.b.call(self._grow, [self.tracker, p, n, _c(esize)])
+    def grow(self, p: L.Value, n: L.Value, esize: Any) -> L.Value:
+        return self.low.b.call(self._grow, [self.tracker, p, n, _c(esize) if isinstance(esize, int) else esize])
 
     def free_all(self) -> None:
         self.low.b.call(self._free_all, [self.tracker])
@@ -153,3 +154,78 @@ class BufferRuntime:
         b.call(self.free, [items])
         b.ret_void()
         return f
+
+
+class Workspace:
+    """Temporaries of array kernels that survive calls (fresh large blocks page-fault).
+
+    Two globals (pointer, bytes) per allocation site outside loops; a site reuses its block
+    when it is big enough, else frees and mallocs a bigger one (contents are never kept).
+    A `busy` flag taken with an atomic exchange at entry makes a concurrent call (ctypes
+    releases the GIL) fall back to per-call `calloc`ed blocks freed at exit, as do sites
+    inside loops (a loop-carried array must not share storage with its next value).
+    """
+
+    def __init__(self, low: Any):
+        self.low = low
+        self.count = 0
+        m = low.module
+        self.busy = L.GlobalVariable(m, L.IntType(32), f"{low.symbol}.ws.busy")
+        self.busy.linkage = "internal"
+        self.busy.initializer = L.Constant(L.IntType(32), 0)
+        b = low.b
+        old = b.atomic_rmw("xchg", self.busy, L.Constant(L.IntType(32), 1), "acquire")
+        self.use = b.icmp_unsigned("==", old, L.Constant(L.IntType(32), 0), name="ws.mine")
+        self.malloc = low.module_fn("malloc", L.FunctionType(PTR, [I64]))
+        self.free = low.module_fn("free", L.FunctionType(VOID, [PTR]))
+
+    def release(self) -> None:
+        b = self.low.b
+        with b.if_then(self.use):
+            b.store_atomic(L.Constant(L.IntType(32), 0), self.busy, "release", 4)
+
+    def alloc(self, low: Any, n: L.Value, esize: int) -> L.Value:
+        """A data pointer for n elements of esize bytes (not zeroed)."""
+        b = low.b
+        from .native import ERR_NOMEM
+        low.fail_if(b.icmp_unsigned(">", n, _c(_MAX_BYTES // esize)), ERR_NOMEM)
+        nbytes = b.mul(n, _c(esize))
+        if low.loop_depth:
+            return self._tracked(low, n, esize)
+        pp = L.GlobalVariable(low.module, PTR, f"{low.symbol}.ws.{self.count}")
+        cp = L.GlobalVariable(low.module, I64, f"{low.symbol}.ws.{self.count}.bytes")
+        for g, v in ((pp, L.Constant(PTR, None)), (cp, _c(0))):
+            g.linkage = "internal"
+            g.initializer = v
+        self.count += 1
+        mine, other, join = (b.append_basic_block(s) for s in ("ws", "ws.tmp", "ws.end"))
+        b.cbranch(self.use, mine, other)
+        b.position_at_end(mine)
+        cur, cap = b.load(pp, typ=PTR), b.load(cp, typ=I64)
+        with b.if_then(b.icmp_unsigned("<", cap, nbytes)):
+            b.call(self.free, [cur])
+            b.store(L.Constant(PTR, None), pp)
+            b.store(_c(0), cp)
+            q = b.call(self.malloc, [b.select(b.icmp_unsigned("==", nbytes, _c(0)), _c(1), nbytes)])
+            low.fail_if(b.icmp_unsigned("==", q, L.Constant(PTR, None)), ERR_NOMEM)
+            b.store(q, pp)
+            b.store(nbytes, cp)
+        p_ws = b.load(pp, typ=PTR)
+        mine_end = b.block
+        b.branch(join)
+        b.position_at_end(other)
+        p_tmp = self._tracked(low, n, esize)
+        other_end = b.block
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(PTR)
+        phi.add_incoming(p_ws, mine_end)
+        phi.add_incoming(p_tmp, other_end)
+        return phi
+
+    def _tracked(self, low: Any, n: L.Value, esize: int) -> L.Value:
+        from .native import ERR_NOMEM
+        rt = low.buffer_runtime()
+        p = rt.alloc(n, _c(esize).constant)
+        low.fail_if(low.b.icmp_unsigned("==", p, L.Constant(PTR, None)), ERR_NOMEM)
+        return low.b.gep(p, [_c(_HEADER)], source_etype=I8)

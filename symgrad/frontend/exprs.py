@@ -12,6 +12,7 @@ from .. import ir
 from .. import ops as O
 from ..errors import CompileError
 from . import resolve as R
+from .arrays import ARRAY_CALLS, REFUSED_CALLS, ArrayMixin, _matmul
 
 UNSUPPORTED_EXPR: dict[type, str] = {
     ast.Lambda: "lambda expressions are not supported in compiled code",
@@ -21,15 +22,13 @@ UNSUPPORTED_EXPR: dict[type, str] = {
     ast.DictComp: "dict comprehensions are not supported in compiled code",
     ast.Dict: "dicts are not supported in compiled code",
     ast.Set: "sets are not supported in compiled code",
-    ast.List: "lists are not supported in compiled code (scalar code only)",
+    ast.List: "lists are not supported in compiled code (np.array([a, b]) of scalars is)",
     ast.JoinedStr: "strings (f-strings) are not supported in compiled code",
     ast.Yield: "generators (yield) are not supported in compiled code",
     ast.YieldFrom: "generators (yield from) are not supported in compiled code",
     ast.Await: "await is not supported in compiled code",
     ast.NamedExpr: "assignment expressions (:=) are not supported in compiled code",
     ast.Starred: "starred expressions are not supported in compiled code",
-    ast.Subscript: "indexing is not supported in scalar compiled code yet",
-    ast.Slice: "slices are not supported in scalar compiled code yet",
 }
 
 CMP_OPS_UNSUPPORTED = {ast.Is: "'is'", ast.IsNot: "'is not'", ast.In: "'in'", ast.NotIn: "'not in'"}
@@ -39,7 +38,7 @@ _SAFE_NODES = (ast.Compare, ast.Name, ast.Constant, ast.BoolOp, ast.UnaryOp, ast
                ast.Eq, ast.NotEq, ast.Attribute)
 
 
-class ExprMixin:
+class ExprMixin(ArrayMixin):
     """Needs from the host: `b` (Builder), `env`, `ctx` (function context), `error`, `loc`,
     `value_if` (two-way branch producing a value) and `inline_call`."""
 
@@ -64,6 +63,9 @@ class ExprMixin:
 
     def truth(self, v: ir.Value) -> ir.Value:
         """Python truthiness as a bool value."""
+        if v.type.rank:
+            raise CompileError("the truth value of an array is ambiguous (use np.any/np.all "
+                               "logic with np.where, or compare scalars)", self.b.loc)
         if v.dtype == "bool":
             return v
         return O.ne(v, 0)
@@ -81,6 +83,8 @@ class ExprMixin:
         return self.read_name(node.id, node)
 
     def _attribute(self, node: ast.Attribute) -> ir.Value:
+        if self.is_value_expr(node.value):
+            return self.value_attribute(node)
         obj = self.python_object(node)
         if R.is_number(obj):
             return ir.Const(R.number_value(obj))
@@ -111,9 +115,11 @@ class ExprMixin:
     # ------------------------------------------------------------------ operators
     def _binop(self, node: ast.BinOp) -> ir.Value:
         prim = R.AST_OPS.get(type(node.op))
-        if prim is None or prim == "matmul":
-            raise self.error(node, f"operator '{_op_text(node.op)}' is not supported on scalars")
+        if prim is None:
+            raise self.error(node, f"operator '{_op_text(node.op)}' is not supported in compiled code")
         a, c = self.scalar(node.left), self.scalar(node.right)
+        if prim == "matmul":
+            return self.run_rule(node, _matmul, (a, c), {}, "@")
         return O.apply(prim, a, c)
 
     def _unaryop(self, node: ast.UnaryOp) -> ir.Value:
@@ -168,8 +174,14 @@ class ExprMixin:
 
     # ------------------------------------------------------------------ calls
     def _call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Attribute) and self.is_value_expr(node.func.value):
+            return self.method_call(node)
         obj = self.python_object(node.func)
         fname = ast.unparse(node.func)
+        if id(obj) in REFUSED_CALLS:
+            raise self.error(node, REFUSED_CALLS[id(obj)])
+        if id(obj) in ARRAY_CALLS:
+            return self.array_call(node, ARRAY_CALLS[id(obj)], fname)
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise self.error(node, "*args/**kwargs in calls are not supported in compiled code")
         prim = R.CALLS.get(id(obj))
@@ -178,6 +190,11 @@ class ExprMixin:
             if node.keywords:
                 raise self.error(node, f"keyword arguments to '{fname}' are not supported")
             args = [self.scalar(a) for a in node.args]
+            mod = getattr(obj, "__module__", None) or ""
+            if any(a.type.rank for a in args) and (mod == "math" or (special is not None
+                                                                     and not mod.startswith("numpy"))):
+                raise self.error(node, f"'{fname}' takes scalars; use the NumPy function for arrays",
+                                 CompileError)
             if special is not None:
                 lo, hi = special.nargs
                 if not lo <= len(args) <= hi:
@@ -212,6 +229,7 @@ def _op_text(op: ast.operator) -> str:
 
 
 EXPR_RULES = {
+    ast.Subscript: ExprMixin._subscript,
     ast.Constant: ExprMixin._constant,
     ast.Name: ExprMixin._name,
     ast.Attribute: ExprMixin._attribute,

@@ -67,22 +67,34 @@ def loop(self: Any, node: ast.For | ast.While, bounds: tuple | None, target: str
         carried.append("$broke")
         init["$broke"] = ir.Const(False)
     types = {n: v.type for n, v in init.items()}
+    # A carried value starting as a Python literal (`s = 0.0`) is weak in the first build, so
+    # its type is what NumPy gives after one iteration (`0.0 + float32` stays float32).
+    weak = {n for n, v in init.items() if getattr(v, "weak", False) and v.dtype == "f64"}
     for _attempt in range(6):
-        blocks, yields = _build(self, node, bounds, target, carried, types, has_cont)
+        blocks, yields = _build(self, node, bounds, target, carried, types, has_cont, weak)
         changed = False
         for n in carried:
             y = yields[n]
             if not isinstance(y, ir.Value):
                 raise self.error(node, f"'{n}' may be unbound at the end of the loop body", CompileError)
-            d = ir.common_dtype([ir.Const(0, types[n]), y])
+            if n in weak:
+                d = ir.common_dtype([init[n], y])
+                if d != types[n].dtype:
+                    types[n], changed = ir.Type(d, types[n].rank), True
+                continue
+            if y.type.rank != types[n].rank:
+                raise self.error(node, f"'{self._hint(n)}' is an array of rank {types[n].rank} before "
+                                       f"the loop and rank {y.type.rank} after its body", CompileError)
+            d = ir.common_dtype([ir.Arg(ir.Type(types[n].dtype)), y])  # the carried type is strong
             if d != types[n].dtype:
-                types[n], changed = ir.Type(d), True
+                types[n], changed = ir.Type(d, types[n].rank), True
         ret = yields.get("$ret")
         if has_ret and "$ret" not in carried and isinstance(ret, ir.Value):
             # A return inside the loop: carry the return value too (a typed dummy before).
             carried.append("$ret")
-            init["$ret"] = ir.Const(0, ret.type)
+            init["$ret"] = self.dummy(ret.type, self.b.block)
             types["$ret"], changed = ret.type, True
+        weak = set()
         if not changed:
             break
     else:
@@ -115,18 +127,23 @@ def loop(self: Any, node: ast.For | ast.While, bounds: tuple | None, target: str
 
 
 def _build(self: Any, node: Any, bounds: tuple | None, target: str | None, carried: list[str],
-           types: dict, has_cont: bool) -> tuple[list[ir.Block], dict]:
+           types: dict, has_cont: bool, weak: set = frozenset()) -> tuple[list[ir.Block], dict]:
     """Build the loop's regions once for the given carried types; returns blocks and yields."""
     outer = self.env
     blocks = []
 
     def enter(lead: list[ir.Arg]) -> ir.Block:
         args = [ir.Arg(types[n], self._hint(n)) for n in carried]
+        for n, a in zip(carried, args):
+            if n in weak:
+                a.weak = True
         self.env = dict(outer)
         self.env.pop("$broke", None)
         self.env.pop("$cont", None)
         for n, a in zip(carried, args):
             self.env[n] = a
+            if a.type.rank:  # writes into the carried array must not be visible through the init
+                self.carried_init[a] = outer[n]
         return ir.Block(lead + args)
 
     if bounds is None:
@@ -139,6 +156,7 @@ def _build(self: Any, node: Any, bounds: tuple | None, target: str | None, carri
             self.b.emit("condition", [flag] + before.args)
         blocks.append(before)
     i = ir.Arg(ir.I64, target)
+    i.weak = True  # the index of a range loop is a Python int: it never widens float32
     body = enter([i] if bounds is not None else [])
     if target is not None:
         self.env[target] = i

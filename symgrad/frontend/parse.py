@@ -124,6 +124,13 @@ class Frontend(ExprMixin):
         self.env: dict[str, Any] = {}
         self.ctx: FnCtx | None = None
         self.inlining: list[Any] = []
+        # Array aliasing facts (frontend/arrays.py): view -> base, loop arg -> initial value,
+        # arrays that must not be written (arguments), environments of inlining callers.
+        self.views: dict[ir.Value, ir.Value] = {}
+        self.carried_init: dict[ir.Value, ir.Value] = {}
+        self.readonly: set[ir.Value] = set()
+        self.saved_envs: list[tuple[dict, Any]] = []
+        self.arg_values: list[ir.Value] = []
 
     # ------------------------------------------------------------------ helpers
     def loc(self, node: ast.AST) -> Loc:
@@ -138,7 +145,7 @@ class Frontend(ExprMixin):
 
     def read_name(self, name: str, node: ast.AST) -> ir.Value:
         v = self.env.get(name)
-        if isinstance(v, ir.Value):
+        if isinstance(v, ir.Value) or (v is None and name in self.env):
             return v
         if isinstance(v, Undef) or name in self.ctx.locals:
             raise self.error(node, f"local variable '{name}' may be used before it is assigned "
@@ -162,6 +169,8 @@ class Frontend(ExprMixin):
         args = [ir.Arg(t, n) for n, t in zip(names, arg_types)]
         self.b.block.args[:] = args
         self.env = dict(zip(names, args))
+        self.readonly.update(a for a in args if a.type.rank)
+        self.arg_values = list(args)
         self.inlining.append(fn)
         with self.b:
             ret = self.body(ctx.fdef)
@@ -186,9 +195,13 @@ class Frontend(ExprMixin):
 
     def refuse_unsupported(self, fdef: ast.FunctionDef) -> None:
         """Refuse the first construct (in source order) that is never compiled, wherever it is."""
+        # A list literal is only accepted as the argument of a call (np.array([a, b])).
+        call_lists = {id(a) for stmt in fdef.body for n in ast.walk(stmt) if isinstance(n, ast.Call)
+                      for a in n.args if isinstance(a, ast.List)}
         bad = [n for stmt in fdef.body for n in ast.walk(stmt)
                if type(n) in UNSUPPORTED_STMT or (type(n) in UNSUPPORTED_EXPR and type(n) not in
-                                                  (ast.Subscript, ast.Slice, ast.Tuple))]
+                                                  (ast.Subscript, ast.Slice, ast.Tuple)
+                                                  and id(n) not in call_lists)]
         if bad:
             first = min(bad, key=lambda n: (n.lineno, n.col_offset))
             msg = UNSUPPORTED_STMT.get(type(first)) or UNSUPPORTED_EXPR[type(first)]
@@ -211,18 +224,25 @@ class Frontend(ExprMixin):
         env: dict[str, Any] = {}
         for n in names:
             v = bound.arguments[n]
+            if v is None:  # `axis=None` style defaults: read as the constant None
+                env[n] = None
+                continue
             if not isinstance(v, ir.Value):
                 if not R.is_number(v):
                     raise self.error(node, f"default value of '{n}' in '{fn.__name__}' is not a number")
                 v = ir.Const(R.number_value(v))
             env[n] = v
         saved = self.env, self.ctx
+        # A helper writing into an array parameter would change the caller's array: refused.
+        self.readonly.update(v for v in env.values() if v.type.rank)
+        self.saved_envs.append(saved)
         self.env, self.ctx = env, ctx
         self.inlining.append(fn)
         try:
             return self.body(ctx.fdef)
         finally:
             self.inlining.pop()
+            self.saved_envs.pop()
             self.env, self.ctx = saved
 
     # ------------------------------------------------------------------ statements
@@ -260,6 +280,13 @@ class Frontend(ExprMixin):
 
     def _hint(self, n: str) -> str | None:
         return HINTS.get(n, n)
+
+    def dummy(self, t: ir.Type, block: ir.Block) -> ir.Value:
+        """A typed placeholder for a value that is never read (a branch that surely returned)."""
+        if not t.rank:
+            return ir.Const(0, t)
+        with self.b.inside(block):
+            return self.b.op("full", 0, *[ir.Const(0)] * t.rank, dtype=t.dtype)
 
     def is_dead(self, env: dict) -> bool:
         return any(isinstance(env.get(f), ir.Const) and env[f].value for f in FLAGS)
@@ -299,17 +326,25 @@ class Frontend(ExprMixin):
             for t, v in zip(target.elts, value):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            raise self.error(target, "assignment to elements is not supported in scalar compiled code yet")
+            if isinstance(value, tuple):
+                raise self.error(target, "cannot write a tuple into an array")
+            self.store_subscript(target, lambda old: value)
         else:
             raise self.error(target, f"cannot assign to {type(target).__name__} in compiled code")
 
     def _augassign(self, node: ast.AugAssign) -> None:
-        if not isinstance(node.target, ast.Name):
-            raise self.error(node.target, "augmented assignment is only supported on local names")
         prim = R.AST_OPS.get(type(node.op))
         if prim is None or prim == "matmul":
-            raise self.error(node, "this augmented operator is not supported on scalars")
+            raise self.error(node, "this augmented operator is not supported in compiled code")
+        if isinstance(node.target, ast.Subscript):
+            value = self.scalar(node.value)
+            self.store_subscript(node.target, lambda old: O.apply(prim, old, value))
+            return
+        if not isinstance(node.target, ast.Name):
+            raise self.error(node.target, "augmented assignment is only supported on local names")
         cur = self.read_name(node.target.id, node.target)
+        if cur.type.rank:  # `a += v` on an array writes into it: NumPy's aliasing rules apply
+            self.check_writable(node.target, cur)
         self.assign(node.target, O.apply(prim, cur, self.scalar(node.value)))
 
     def _expr_stmt(self, node: ast.Expr) -> None:
@@ -391,19 +426,22 @@ class Frontend(ExprMixin):
                 if not (dead[have.index(False)] or n == "$ret"):
                     new_env[n] = Undef(live.type)
                     continue
-                dummy = ir.Const(0, live.type)
+                dummy = self.dummy(live.type, blocks[have.index(False)])
                 a, c = (live, dummy) if have[0] else (dummy, live)
             out_names.append(n)
             pairs.append((a, c))
         types = []
         for k, (a, c) in enumerate(pairs):
+            if a.type.rank != c.type.rank:
+                raise self.error(node, f"'{out_names[k]}' is an array of rank {a.type.rank} on one "
+                                       f"branch and rank {c.type.rank} on the other", CompileError)
             d = ir.common_dtype([a, c])
             with self.b.inside(blocks[0]):
                 a = self.b.coerce(a, d)
             with self.b.inside(blocks[1]):
                 c = self.b.coerce(c, d)
             pairs[k] = (a, c)
-            types.append(ir.Type(d))
+            types.append(ir.Type(d, a.type.rank))
         for i, blk in enumerate(blocks):
             with self.b.inside(blk):
                 self.b.yield_(*[p[i] for p in pairs])

@@ -119,6 +119,8 @@ SPECIAL_SPELLINGS: dict[str, Special] = {
     "math.radians": Special("math.radians", lambda x: x * (math.pi / 180.0), (1, 1)),
     "numpy.clip": Special("numpy.clip", _clip, (3, 3)),
     "builtins.pow": Special("pow", lambda x, y: x ** y, (2, 2)),
+    # |x| < inf is false for nan and +-inf: np.isfinite without a primitive of its own.
+    "numpy.isfinite": Special("numpy.isfinite", lambda x: O.lt(O.abs(x), math.inf), (1, 1)),
     # math.* always return floats, even for int arguments.
     "math.pow": Special("math.pow", lambda x, y: O.cast(x, "f64") ** O.cast(y, "f64"), (2, 2)),
     "math.fabs": Special("math.fabs", lambda x: O.abs(O.cast(x, "f64")), (1, 1)),

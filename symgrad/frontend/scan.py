@@ -29,6 +29,8 @@ def assigned_names(body: Sequence[ast.stmt]) -> set[str]:
     for n in _walk(body):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             out.add(n.id)
+        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name):
+            out.add(n.value.id)  # `out[i] = v` rebinds `out` (arrays are values in the IR)
     return out
 
 

@@ -84,8 +84,9 @@ def _uses(blocks: Sequence[ir.Block], own_terminators: bool) -> tuple[set, set]:
 class ReverseMode:
     """Builds the joint function of one primal function."""
 
-    def __init__(self, fn: ir.Function, wrt: Sequence[int]):
+    def __init__(self, fn: ir.Function, wrt: Sequence[int], seeded: bool = False):
         self.fn = fn
+        self.seeded = seeded  # the cotangent of the result is an extra last argument (vjp)
         self.wrt = list(wrt)
         for i in self.wrt:
             if not fn.args[i].type.is_float:
@@ -96,22 +97,26 @@ class ReverseMode:
 
     def run(self) -> ir.Function:
         fn = self.fn
+        if fn.result_types[0].rank and not self.seeded:
+            raise CompileError(f"'{fn.name}' returns an array ({fn.result_types[0]}): gradients "
+                               "need a scalar output (reduce it, e.g. with np.sum)", fn.loc)
         args = [ir.Arg(a.type, a.name) for a in fn.args]
         vmap: dict[ir.Value, ir.Value] = dict(zip(fn.args, args))
-        self.b.block.args[:] = args
+        out = fn.body.terminator.operands[0]
+        seed = ir.Arg(out.type, "cotangent") if self.seeded else None
+        self.b.block.args[:] = args + ([seed] if seed is not None else [])
         tapes: Tapes = {}
         with self.b:
             self.forward(fn.body, vmap, tapes)
-            out = fn.body.terminator.operands[0]
             value = self.m(vmap, out)
             adj: dict[ir.Value, ir.Value] = {}
             if out in self.active:
-                adj[out] = ir.Const(1.0, out.type)
+                adj[out] = seed if seed is not None else ir.Const(1.0, out.type)
             self.reverse(fn.body, vmap, adj, tapes)
-            grads = [_zero_if_none(adj.get(fn.args[i]), fn.args[i].type) for i in self.wrt]
+            grads = [_zero_if_none(adj.get(fn.args[i]), vmap[fn.args[i]]) for i in self.wrt]
             with self.b.at(fn.body.terminator.loc):
                 self.b.ret(value, *grads)
-        meta = dict(fn.meta, kind="joint", wrt=[fn.args[i].name for i in self.wrt])
+        meta = dict(fn.meta, kind="vjp" if self.seeded else "joint", wrt=[fn.args[i].name for i in self.wrt])
         return ir.Function(f"{fn.name}_vg", self.b.block, [value.type] + [g.type for g in grads],
                            fn.loc, fn.source, meta)
 
@@ -161,7 +166,9 @@ class ReverseMode:
             n = O.maximum(-((start - stop) // step), 0)
         (body,) = ins.regions
         taped = self._taped(body, 1)
-        bufs = {k: self.b.op("alloc", n, dtype=body.args[1 + k].dtype, name=f"{body.args[1 + k].name or 'v'}_tape")
+        inits = [self.m(vmap, o) for o in ins.operands[3:]]
+        bufs = {k: self.b.op("alloc", n, *inits[k].shape, dtype=body.args[1 + k].dtype,
+                             name=f"{body.args[1 + k].name or 'v'}_tape")
                 for k in taped}
         new = ir.Block([ir.Arg(a.type, a.name) for a in body.args])
         vmap.update(zip(body.args, new.args))
@@ -180,7 +187,9 @@ class ReverseMode:
     def tape_while(self, ins: ir.Instr, vmap: dict, tapes: Tapes) -> None:
         before, body = ins.regions
         taped = self._taped(body, 0)
-        bufs0 = [self.b.op("alloc", 16, dtype=body.args[k].dtype, name=f"{body.args[k].name or 'v'}_tape")
+        inits = [self.m(vmap, o) for o in ins.operands]
+        bufs0 = [self.b.op("alloc", 16, *inits[k].shape, dtype=body.args[k].dtype,
+                           name=f"{body.args[k].name or 'v'}_tape")
                  for k in taped]
         lead_types = [ir.I64] + [b.type for b in bufs0]
 
@@ -219,9 +228,14 @@ class ReverseMode:
         if ct is None or v not in self.active:
             return
         if not isinstance(ct, ir.Value):
-            ct = ir.Const(ct, v.type)
+            ct = ir.Const(ct, ir.Type(v.dtype))
+        if ct.dtype != v.dtype:  # rules may promote (`where(c, 0.5, 1.0)` is f64): keep v's dtype
+            ct = O.cast(ct, ir.TO_NUMPY[v.dtype])
+        if ct.type.rank != v.type.rank:  # never let a cotangent of the wrong shape through
+            raise CompileError(f"internal error: cotangent of rank {ct.type.rank} for a value of "
+                               f"type {v.type}", self.b.loc)
         old = adj.get(v)
-        new = ct if old is None else old + ct
+        new = ct if old is None else add_into(old, ct)
         if isinstance(new, ir.Result) and new.name is None and v.name:
             new.name = f"{v.name}_bar"
         adj[v] = new
@@ -256,9 +270,13 @@ class ReverseMode:
             raise CompileError(f"'{ins.op}' has no derivative rule", ins.loc)
         args = [o.value if isinstance(o, ir.Const) else vmap[o] for o in ins.operands]
         out = vmap[ins.results[0]]
-        for o, rule in zip(ins.operands, rules):
+        order = list(zip(ins.operands, args, rules))
+        if ins.op in READ_BEFORE_WRITE:
+            order.reverse()
+        for o, a, rule in order:
             if rule is not None and o in self.active:
-                self.accumulate(adj, o, rule(g, out, *args, **ins.params))
+                ct = undo_broadcast(p, rule(g, out, *args, **ins.params), a, out, args)
+                self.accumulate(adj, o, ct)
 
     def _seed(self, block: ir.Block, cts: Sequence[Any], adj: dict, skip: int = 0) -> None:
         for o, ct in zip(block.terminator.operands[skip:], cts):
@@ -282,7 +300,7 @@ class ReverseMode:
                 self.forward(region, vmap2, tapes2)
                 self._seed(region, cts, adj2)
                 self.reverse(region, vmap2, adj2, tapes2)
-                self.b.yield_(*[_zero_if_none(adj2.get(f), f.type) for f in free])
+                self.b.yield_(*[_zero_if_none(adj2.get(f), vmap2[f]) for f in free])
             blocks.append(blk)
         res = self.b.emit("if_", [vmap[ins.operands[0]]], types=[f.type for f in free], regions=blocks,
                           names=[f"{f.name}_bar" if f.name else None for f in free])
@@ -302,8 +320,8 @@ class ReverseMode:
             raise CompileError(f"internal error: the {ins.op} loop was not taped", ins.loc)
         n, start, step, bufs = tapes[ins]
         free = sorted(self._free(ins), key=_order_key(self.fn))
-        init = [_zero_if_none(c, ins.results[k].type) for k, c in zip(slots, cts)]
-        init += [ir.Const(0.0, f.type) for f in free]
+        init = [_zero_if_none(c, vmap[ins.results[k]]) for k, c in zip(slots, cts)]
+        init += [_zero_if_none(None, vmap[f]) for f in free]
         rb = ir.Block([ir.Arg(ir.I64, "k")] + [ir.Arg(v.type, _bar(body.args[skip + k])) for k, v in zip(slots, init)]
                       + [ir.Arg(f.type, _bar(f)) for f in free])
         with self.b.inside(rb):
@@ -318,13 +336,21 @@ class ReverseMode:
             full = [None] * (len(body.args) - skip)
             for k, c in zip(slots, carried_cts):
                 full[k] = c
+            # Free values' cotangents accumulate straight into the loop's accumulators, so
+            # `x_bar[i] += g` is one index_add per iteration (in place), not a full add.
+            # Installed before seeding: a body that yields a free value directly (`x = y`
+            # in the loop) seeds that value's adjoint, which must add to the accumulator.
+            accs_in = rb.args[1 + len(slots):]
+            for f, acc in zip(free, accs_in):
+                adj2[f] = acc
             self._seed(body, full, adj2)
             self.reverse(body, vmap2, adj2, tapes2)
-            outs = [_zero_if_none(adj2.get(body.args[skip + k]), body.args[skip + k].type) for k in slots]
-            accs = []
-            for f, acc in zip(free, rb.args[1 + len(slots):]):
-                c = adj2.get(f)
-                accs.append(acc if c is None else acc + c)
+            outs = [_zero_if_none(adj2.get(body.args[skip + k]), vmap2[body.args[skip + k]]) for k in slots]
+            accs = [adj2[f] for f in free]
+            # A free value the body never differentiates (one read only by the loop
+            # condition, say) must stay a symbolic zero: a materialised 0 times a singular
+            # derivative upstream (hypot at the origin) would make the gradient NaN.
+            touched = [a is not acc for a, acc in zip(accs, accs_in)]
             self.b.yield_(*outs, *accs)
         res = self.b.emit("for_", [n - 1, ir.Const(-1), ir.Const(-1)] + init,
                           types=[v.type for v in init], regions=[rb],
@@ -333,12 +359,43 @@ class ReverseMode:
             o = ins.operands[lead + k]
             if not isinstance(o, ir.Const):
                 self.accumulate(adj, o, r)
-        for f, r in zip(free, res.results[len(slots):]):
-            self.accumulate(adj, f, r)
+        for f, r, t in zip(free, res.results[len(slots):], touched):
+            if t:
+                self.accumulate(adj, f, r)
 
 
-def _zero_if_none(v: ir.Value | None, t: ir.Type) -> ir.Value:
-    return ir.Const(0.0, t) if v is None else v
+# Ops whose adjoint must read the incoming cotangent before overwriting it (setitem's x rule
+# writes zeros into g; its value rule reads g): their rules run in reverse operand order.
+READ_BEFORE_WRITE = frozenset({"setitem"})
+
+
+def add_into(old: ir.Value, ct: ir.Value) -> ir.Value:
+    """old + ct; a fresh scatter (`index_add_zeros`) becomes `index_add` into `old`."""
+    ins = getattr(ct, "instr", None)
+    if ins is not None and ins.op == "index_add_zeros" and old.type.rank:
+        g, _like, *idx = ins.operands
+        return ir.current().op("index_add", old, g, *idx, index=ins.params["index"])
+    return old + ct
+
+
+def _zero_if_none(v: ir.Value | None, like: ir.Value) -> ir.Value:
+    """`v`, or a zero shaped like `like` (a scalar Const, or `full 0.0` of like's runtime shape)."""
+    if v is not None:
+        return v
+    if like.type.rank == 0:
+        return ir.Const(0.0, like.type)
+    return ir.current().op("full", 0.0, *like.shape, dtype=like.dtype, name=_bar(like))
+
+
+def undo_broadcast(p: prims.Prim, ct: Any, arg: Any, out: ir.Value, operands: Sequence[Any]) -> Any:
+    """Sum an elementwise cotangent down to `arg`'s shape; skipped when shapes surely agree."""
+    if ct is None or p.kind != "elementwise" or not isinstance(arg, ir.Value):
+        return ct
+    if arg.type.rank == 0:
+        return ct if out.type.rank == 0 else O.sum(ct)
+    if all(o is arg or not isinstance(o, ir.Value) or o.type.rank == 0 for o in operands):
+        return ct  # the only array operand: its shape is the output's
+    return O.sum_to(ct, arg)
 
 
 def _bar(v: ir.Value) -> str | None:
@@ -359,6 +416,7 @@ def _order_key(fn: ir.Function) -> Any:
     return lambda v: order.get(v, 1 << 30)
 
 
-def reverse_mode(fn: ir.Function, wrt: Sequence[int]) -> ir.Function:
-    """The joint function `fn_vg(args) -> (value, *grads in wrt order)`."""
-    return ReverseMode(fn, wrt).run()
+def reverse_mode(fn: ir.Function, wrt: Sequence[int], seeded: bool = False) -> ir.Function:
+    """The joint function `fn_vg(args) -> (value, *grads in wrt order)`; with `seeded`, the
+    vector-Jacobian product `fn_vg(args, cotangent)` (array results too)."""
+    return ReverseMode(fn, wrt, seeded).run()

@@ -18,7 +18,7 @@ def infer(fn: ir.Function) -> ir.Function:
     for ins in ir.walk(fn.body):
         if ins.op in ir.STRUCTURED or ins.op in ir.TERMINATORS or ins.op == "store":
             continue
-        if ins.op in _SAME_OPERANDS and len({o.type for o in ins.operands}) != 1:
+        if ins.op in _SAME_OPERANDS and len({o.dtype for o in ins.operands}) != 1:
             raise CompileError(f"internal type error: {ins.op} on "
                                f"{', '.join(str(o.type) for o in ins.operands)}", ins.loc)
         want = ir.result_types(ins.op, ins.operands, ins.params)

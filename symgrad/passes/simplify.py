@@ -185,6 +185,13 @@ def _simplified(instrs: list[ir.Instr], block: ir.Block, users: dict[int, set[in
     cand = outcome.result
     if cand is None:
         return False
+    r = rs.region
+    if any(i.type.rank for i in r.inputs) and \
+            _array_deps(r.inputs, cand.ops, cand.outputs) != _array_deps(r.inputs, r.ops, r.outputs):
+        # `a + b - b -> a` is exact elementwise but changes the broadcast shape when b is
+        # larger than a (sizes are runtime values): keep regions whose outputs read other arrays.
+        outcome.result, outcome.reason = None, "array operands changed (broadcast shape)"
+        return False
     scratch = ir.Block()
     b = ir.Builder(scratch)
     vals: list[Any] = [_get(vmap, i.key) for i in rs.region.inputs]
@@ -215,6 +222,14 @@ def _simplified(instrs: list[ir.Instr], block: ir.Block, users: dict[int, set[in
 # ---------------------------------------------------------------------------------------
 # the SymPy view
 # ---------------------------------------------------------------------------------------
+def _array_deps(inputs: list, ops: list, outputs: list) -> list[frozenset]:
+    """For each output, the array inputs it reads (they fix its broadcast shape)."""
+    deps = [frozenset([k]) if inp.type.rank else frozenset() for k, inp in enumerate(inputs)]
+    for o in ops:
+        deps.append(frozenset().union(*[deps[a] for a in o.args if isinstance(a, int)]))
+    return [deps[a] if isinstance(a, int) else frozenset() for a in outputs]
+
+
 def _regions(block: ir.Block, where: str, names: dict[int, str]) -> Iterator[tuple[str, RegionSlice]]:
     users = _outside_uses(block)
     for is_region, instrs in segments(block):

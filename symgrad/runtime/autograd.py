@@ -268,14 +268,8 @@ def _root_grad(i: int, root: "Tensor", g: Any) -> "Tensor":
     if not isinstance(g, Tensor):
         raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
     if tuple(g.shape) != tuple(root.shape):
-        try:
-            ok = np.broadcast_shapes(tuple(root.shape), tuple(g.shape)) == tuple(g.shape)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {Size(g.shape)!r} "
-                               f"and output[{i}] has a shape of {Size(root.shape)!r}.")
-        g = Tensor._wrap(prims._sum_to(g._data, root._data))
+        raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {Size(g.shape)!r} "
+                           f"and output[{i}] has a shape of {Size(root.shape)!r}.")
     if g._data.dtype != root._data.dtype:
         g = Tensor._wrap(g._data.astype(root._data.dtype))
     return g

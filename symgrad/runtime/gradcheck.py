@@ -98,19 +98,39 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
 
 
 def _check_compiled(func: Any, inputs: tuple, eps: float, atol: float, rtol: float, raise_exception: bool) -> bool:
-    """Compiled scalar functions: native `.grad` against central differences of the native value."""
-    arrays = [np.array(a, dtype=np.float64) if isinstance(a, (float, np.floating, np.ndarray)) else a
-              for a in inputs]
-    grads = _as_tuple(func.grad(*arrays))
-    wrt = [i for i, a in enumerate(arrays) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    """Compiled functions on floats and arrays: native `.grad` against central differences
+    of the native value, perturbing each element of every differentiated argument."""
+    def is_float(a: Any) -> bool:
+        return isinstance(a, (float, np.floating)) or isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    # Float scalars and arrays become float64 arrays that can be perturbed in place; ints,
+    # bools and int arrays stay as they are (data, not differentiated).
+    arrays = [np.array(a, dtype=np.float64) if is_float(a) else a for a in inputs]
+    params = list(getattr(func, "_params", []))
+    wrt_names = getattr(func, "wrt", None)
+    if wrt_names is not None and params:
+        wrt = [params.index(w) for w in wrt_names]
+    else:
+        wrt = [i for i, a in enumerate(arrays) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+
+    def args() -> list:
+        return [float(a) if isinstance(a, np.ndarray) and a.ndim == 0 and a.dtype.kind == "f" else a
+                for a in arrays]
+    grads = _as_tuple(func.grad(*args()))
     if len(wrt) != len(grads):
-        wrt = wrt[:len(grads)]
+        raise ValueError(f"gradcheck: {len(grads)} gradients for {len(wrt)} differentiated inputs")
     for gi, k in enumerate(wrt):
+        if not (isinstance(arrays[k], np.ndarray) and arrays[k].dtype.kind == "f"):
+            arrays[k] = np.array(arrays[k], dtype=np.float64)  # an int given for a wrt argument
+
         def value() -> list[np.ndarray]:
-            args = [float(a) if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in arrays]
-            return [np.asarray(func(*args), dtype=np.float64)]
+            return [np.asarray(func(*args()), dtype=np.float64)]
         num = _numerical_jacobian(value, arrays[k], eps)[0].reshape(np.shape(arrays[k]))
-        ana = np.asarray(grads[gi], dtype=np.float64).reshape(num.shape)
+        ana = np.asarray(grads[gi], dtype=np.float64)
+        if ana.shape != num.shape:
+            msg = f"Gradient shape {ana.shape} for input {k} does not match the input's shape {num.shape}"
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
         if not np.allclose(ana, num, rtol=rtol, atol=atol, equal_nan=True):
             msg = _report("Gradient", 0, k, ana.reshape(1, -1), num.reshape(1, -1), atol, rtol)
             if raise_exception:
@@ -124,6 +144,9 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Sequence[Tensor] | 
                   raise_exception: bool = True, **_: Any) -> bool:
     """Check second derivatives: gradcheck of the (create_graph) vector-Jacobian product."""
     inputs = _as_tuple(inputs)
+    if hasattr(func, "value_and_grad") and not any(isinstance(t, Tensor) for t in inputs):
+        raise NotImplementedError("gradgradcheck of a compiled function: compile_grad has no second "
+                                  "derivatives yet; call it with Tensors through the eager runtime")
     outs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(0)

@@ -25,7 +25,7 @@ CASES = [
     ("with_statement", U, "with statements", "with"),
     ("raises", U, "raise", "raise"),
     ("nested_def", U, "nested function", "def inner"),
-    ("subscript", U, "indexing", "x[0]"),
+    ("subscript", C, "only arrays can be indexed", "x[0]"),
     ("attribute_of_value", U, "attribute 'real'", "x.real"),
     ("for_over_list", U, "range", "(1.0, 2.0)"),
     ("maybe_unbound", C, "'y' may be used before", "y"),

@@ -246,3 +246,14 @@ def test_kinks(fn, x, expect):
     t = torch.tensor(x, requires_grad=True)
     fn(t).sum().backward()
     assert t.grad.tolist() == expect
+
+
+def test_gradient_must_match_the_root_shape_exactly():
+    x = torch.tensor(2., requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^Mismatch in shape: grad_output\[0\] has a shape of "
+                                           r"symgrad.Size\(\[3\]\) and output\[0\] has a shape of "
+                                           r"symgrad.Size\(\[\]\).$"):
+        (x * x).backward(torch.ones(3))
+    y = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="^Mismatch in shape"):
+        (y * 2).backward(torch.ones(3, 2))

@@ -8,6 +8,7 @@ import numpy as np
 
 from ... import dtypes
 from ..tensor import Tensor
+from . import fused
 from .optimizer import Optimizer, ParamsT, _scalar
 
 __all__ = ["Adam", "AdamW"]
@@ -21,8 +22,9 @@ def _step_dtype() -> type:
 class Adam(Optimizer):
     """Adam (Kingma & Ba); `decoupled_weight_decay=True` makes it AdamW.
 
-    `fused`, `foreach` and `capturable` are accepted and stored for PyTorch compatibility;
-    every setting computes the same single-tensor update.
+    `fused=True` updates every float32/float64 parameter of a group in one native kernel
+    call per dtype (`optim/fused.py`), bitwise equal to the eager update; `foreach` and
+    `capturable` are accepted and stored for PyTorch compatibility.
     """
 
     def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3,
@@ -83,6 +85,68 @@ class Adam(Optimizer):
                     p_state["step"] = Tensor._wrap(np.asarray(float(p_state["step"]), dtype=dtype))
 
     def _update_group(self, group: dict[str, Any]) -> None:
+        params = [p for p in group["params"] if p._grad is not None]
+        if group["fused"]:
+            params = self._fused_update(group, params)
+        self._eager_update(group, params)
+
+    def _init_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Any]:
+        state = self.state[p]
+        if len(state) == 0:
+            step_dtype = np.float32 if (group["capturable"] or group["fused"]) else _step_dtype()
+            state["step"] = Tensor._wrap(np.zeros((), dtype=step_dtype))
+            state["exp_avg"] = Tensor._wrap(np.zeros_like(p._data))
+            state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(p._data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(p._data))
+        return state
+
+    def _fused_update(self, group: dict[str, Any], params: list[Tensor]) -> list[Tensor]:
+        """Update the parameters the kernels handle; return the rest (for the eager path)."""
+        lr = _scalar(group["lr"])
+        beta1, beta2 = (_scalar(b) for b in group["betas"])
+        weight_decay = _scalar(group["weight_decay"])
+        weight = 1 - beta1  # the lerp weight of exp_avg towards g
+        flags = {"maximize": bool(group["maximize"]), "weight_decay": weight_decay != 0,
+                 "decoupled": bool(group["decoupled_weight_decay"]), "amsgrad": bool(group["amsgrad"]),
+                 "lerp_small": abs(weight) < 0.5}
+        scalars = np.array([weight_decay, 1 - lr * weight_decay, weight, 1 - weight, beta2, 1 - beta2,
+                            _scalar(group["eps"]), 0], dtype=np.float64)
+        keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+        rest = []
+        by_dtype: dict[np.dtype, list[tuple[Tensor, dict]]] = {}
+        state_of = self.state
+        for p in params:
+            st = state_of.get(p)
+            if st and not fused.fusable(p, *(st.get(k) for k in keys)) or not st and not fused.fusable(p):
+                rest.append(p)
+                continue
+            by_dtype.setdefault(p._data.dtype, []).append((p, st if st else self._init_state(group, p)))
+        for dtype, entries in by_dtype.items():
+            n = len(entries)
+            per_param = np.empty(2 * n)
+            arrays: list[list] = [[p._data for p, _ in entries], [fused.grad_array(p) for p, _ in entries],
+                                  [], [], []]
+            bumped = []
+            for k, (p, state) in enumerate(entries):
+                step_t = state["step"]
+                step_t._data += 1
+                step = float(step_t._data)
+                # The same Python arithmetic as the eager update, so the rounding matches.
+                per_param[2 * k] = -(lr / (1 - beta1 ** step))
+                per_param[2 * k + 1] = (1 - beta2 ** step) ** 0.5
+                bumped += (p, step_t)
+                for j, key in enumerate(keys):
+                    t = state.get(key)
+                    arrays[2 + j].append(None if t is None else t._data)
+                    if t is not None:
+                        bumped.append(t)
+            fused.adam_kernel(dtype, flags)(self._table(group, dtype), arrays, None, per_param, scalars)
+            for t in bumped:
+                t._version[0] += 1
+        return rest
+
+    def _eager_update(self, group: dict[str, Any], params: list[Tensor]) -> None:
         lr = _scalar(group["lr"])
         beta1, beta2 = (_scalar(b) for b in group["betas"])
         eps = _scalar(group["eps"])
@@ -90,19 +154,10 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         maximize = group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        step_dtype = np.float32 if (group["capturable"] or group["fused"]) else _step_dtype()
-        for p in group["params"]:
+        for p in params:
             grad = p._grad
-            if grad is None:
-                continue
             data = p._data
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = Tensor._wrap(np.zeros((), dtype=step_dtype))
-                state["exp_avg"] = Tensor._wrap(np.zeros_like(data))
-                state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(data))
+            state = self._init_state(group, p)
             step_t = state["step"]
             step_t._data += 1
             step_t._version[0] += 1

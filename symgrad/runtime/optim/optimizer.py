@@ -207,6 +207,16 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
+    def _table(self, group: dict[str, Any], dtype: np.dtype) -> Any:
+        """The fused kernels' pointer table of one group and dtype (see `fused.PointerTable`)."""
+        from .fused import PointerTable
+        tables = self.__dict__.setdefault("_fused_tables", {})
+        key = (id(group), dtype)
+        t = tables.get(key)
+        if t is None:
+            t = tables[key] = PointerTable()
+        return t
+
     def _scratch(self, like: np.ndarray, k: int) -> list[np.ndarray]:
         """`k` work arrays shaped like `like`, reused across parameters and steps.
 
