@@ -1,4 +1,4 @@
-"""Regression tests for the bugs the differential fuzzer found (see docs/reliability.md)."""
+"""Regression tests for the bugs the differential fuzzer found (see the README's Reliability section)."""
 from __future__ import annotations
 
 import math
