@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from numbers import Number
 from typing import Any, Iterator, Sequence
 
-from . import irarrays
+from . import irarrays, prims
 from .errors import CompileError, Loc
 from .ops import OpsMixin
 
@@ -284,8 +284,8 @@ def common_dtype(values: Sequence[Any]) -> str:
 
 ARITH = frozenset({"add", "sub", "mul", "maximum", "minimum", "floordiv", "mod"})
 KEEP = frozenset({"neg", "abs", "sign", "floor", "ceil", "round", "clamp"})
-FLOAT_ONLY = frozenset({"div", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh",
-                        "cosh", "arcsin", "arccos", "arctan", "sqrt", "sigmoid", "relu"})
+# The registry's float-only primitives, and relu, which the compiler also computes in floats.
+FLOAT_ONLY = frozenset({n for n, p in prims.REGISTRY.items() if p.float_only} | {"relu"})
 COMPARE = frozenset({"lt", "le", "gt", "ge", "eq", "ne"})
 LOGIC = frozenset({"logical_and", "logical_or", "logical_not"})
 

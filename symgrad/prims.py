@@ -36,6 +36,7 @@ class Prim:
     sympy: Callable[..., Any] | None = None
     spellings: tuple[str, ...] = ()
     differentiable: bool = True
+    float_only: bool = False   # integer operands are promoted to the default float first
     llvm: Any = None           # lowering hint for the native back end
     extra: dict = field(default_factory=dict)
 
@@ -98,7 +99,7 @@ prim("div", "elementwise", np.true_divide,
      vjp=(lambda g, o, x, y: g / y, lambda g, o, x, y: -g * x / (y * y)),
      grad_fn=lambda a, p: "MulBackward0" if _const_mask(a) == (True, False) else "DivBackward0",
      sympy=lambda x, y: x / y, spellings=("ast.Div", "numpy.divide", "numpy.true_divide"),
-     llvm="fdiv")
+     llvm="fdiv", float_only=True)
 
 
 def _pow_dx(g, out, x, y):
@@ -177,10 +178,15 @@ prim("logical_not", "compare", np.logical_not, differentiable=False, saves="",
 # ---------------------------------------------------------------------------------
 
 
+# Transcendental functions: an integer input gives a float result (NumPy's and PyTorch's rule).
+_FLOAT_ONLY = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+                         "arcsin", "arccos", "arctan", "sqrt", "sigmoid"})
+
+
 def _unary(name, impl, dx, *, saves="in", torch=None, sym=None, spell=(), llvm=None):
     prim(name, "elementwise", impl, vjp=(dx,) if dx is not None else None, saves=saves,
          grad_fn=torch or f"{name.capitalize()}Backward0", sympy=sym,
-         spellings=spell, llvm=llvm, differentiable=dx is not None)
+         spellings=spell, llvm=llvm, differentiable=dx is not None, float_only=name in _FLOAT_ONLY)
 
 
 def _np_math(n):

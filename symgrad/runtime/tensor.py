@@ -342,9 +342,7 @@ def _promoted_arrays(p: prims.Prim, args: tuple) -> tuple[list, dtypes.DType | N
     tens = [(a.dtype, a.ndim == 0) for a in args[lo:] if isinstance(a, Tensor)]
     scal = [a for a in args[lo:] if isinstance(a, Number) and not isinstance(a, Tensor)]
     rd = dtypes.torch_result_type(tens, scal)
-    if p.kind == "elementwise" and p.name in ("div", "sqrt", "exp", "log", "sin", "cos", "tanh",
-                                               "sigmoid", "log1p", "expm1", "tan") \
-            and not rd.is_floating_point:
+    if p.float_only and not rd.is_floating_point:
         rd = dtypes.get_default_dtype()
     out = []
     for i, a in enumerate(args):

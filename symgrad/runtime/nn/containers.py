@@ -9,17 +9,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from .module import Module, _addindent, typename
 
 
-class Sequential(Module):
-    """Modules applied one after another; indexable, sliceable, iterable."""
-
-    def __init__(self, *args: Module) -> None:
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for key, module in args[0].items():
-                self.add_module(key, module)
-        else:
-            for idx, module in enumerate(args):
-                self.add_module(str(idx), module)
+class _ModuleSequence(Module):
+    """Integer indexing, slicing, deletion and iteration shared by Sequential and ModuleList."""
 
     def _key_at(self, idx: int) -> str:
         size = len(self)
@@ -28,10 +19,12 @@ class Sequential(Module):
             raise IndexError(f"index {idx} is out of range")
         return next(islice(iter(self._modules.keys()), idx % size, None))
 
+    def _from_slice(self, idx: slice) -> Any:
+        raise NotImplementedError
+
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            # A slice keeps the original keys and shares the submodules, as PyTorch does.
-            return self.__class__(OrderedDict(list(self._modules.items())[idx]))
+            return self._from_slice(idx)
         return self._modules[self._key_at(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
@@ -49,6 +42,23 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied one after another; indexable, sliceable, iterable."""
+
+    def __init__(self, *args: Module) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for key, module in args[0].items():
+                self.add_module(key, module)
+        else:
+            for idx, module in enumerate(args):
+                self.add_module(str(idx), module)
+
+    def _from_slice(self, idx: slice) -> "Sequential":
+        # A slice keeps the original keys and shares the submodules, as PyTorch does.
+        return self.__class__(OrderedDict(list(self._modules.items())[idx]))
 
     def __add__(self, other: "Sequential") -> "Sequential":
         if not isinstance(other, Sequential):
@@ -92,7 +102,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters the owner sees; no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -100,31 +110,8 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def _abs_key(self, idx: int) -> str:
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx % len(self))
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
-            return self.__class__(list(self._modules.values())[idx])
-        return self._modules[self._abs_key(idx)]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, self._abs_key(idx), module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules.keys())[idx] if isinstance(idx, slice) else [self._abs_key(idx)]
-        for key in keys:
-            delattr(self, key)
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+    def _from_slice(self, idx: slice) -> "ModuleList":
+        return self.__class__(list(self._modules.values())[idx])
 
     def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
         return self.extend(modules)
