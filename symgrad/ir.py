@@ -32,7 +32,8 @@ Elementwise ops (names of `prims.REGISTRY`; all scalar in issue 3):
   neg abs sign           keep dtype; sign(0) = 0
   floor ceil round       keep dtype; round is half-to-even (np.round)
   exp log log1p expm1 sin cos tan tanh sinh cosh arcsin arccos arctan sqrt sigmoid relu
-                         float only (ints are cast to f64 first)
+  lgamma digamma trigamma
+                         float only (ints are cast to f64 first); lgamma is log|Gamma|
   clamp {min, max}       clip to [min, max] (Python numbers or None)
   lt le gt ge eq ne      -> bool, operands promoted to a common dtype
   logical_and logical_or logical_not   bool -> bool (eager: both sides evaluated)

@@ -18,11 +18,45 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import sympy
 
 from . import ops as O
+from . import special as _special
 
 Rule = Callable[..., Any]
+
+
+class _SympyFunction:
+    """`sympy.<name>`, looked up on first call: the registry names SymPy forms without
+    importing SymPy, which costs 0.3 s of every `import symgrad` (the runtime never needs
+    it; the simplifier imports it when it runs)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def _target(self) -> Any:
+        import sympy as _sympy
+        return getattr(_sympy, self.name)
+
+    def __call__(self, *args: Any) -> Any:
+        return self._target()(*args)
+
+    def __getattr__(self, attr: str) -> Any:  # `nargs` and the like, for the bridge
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self._target(), attr)
+
+    def __repr__(self) -> str:
+        return f"sympy.{self.name}"
+
+
+class _LazySympy:
+    def __getattr__(self, name: str) -> _SympyFunction:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _SympyFunction(name)
+
+
+sympy = _LazySympy()
 
 
 @dataclass(frozen=True)
@@ -180,7 +214,8 @@ prim("logical_not", "compare", np.logical_not, differentiable=False, saves="",
 
 # Transcendental functions: an integer input gives a float result (NumPy's and PyTorch's rule).
 _FLOAT_ONLY = frozenset({"exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-                         "arcsin", "arccos", "arctan", "sqrt", "sigmoid"})
+                         "arcsin", "arccos", "arctan", "sqrt", "sigmoid", "lgamma", "digamma",
+                         "trigamma"})
 
 
 def _unary(name, impl, dx, *, saves="in", torch=None, sym=None, spell=(), llvm=None):
@@ -233,6 +268,15 @@ _unary("relu", lambda x: np.maximum(x, 0).astype(np.result_type(x), copy=False),
        sym=lambda x: sympy.Max(x, 0))
 _unary("sigmoid", lambda x: _sigmoid(x), lambda g, o, x: g * o * (1.0 - o), saves="out",
        sym=lambda x: 1 / (1 + sympy.exp(-x)))
+# The gamma family (NumPy has no ufuncs for it: `symgrad.special`). trigamma only appears
+# as digamma's derivative; like the other backward helpers it has no derivative of its own,
+# so a gradient of a gradient through digamma is refused rather than silently zero.
+_unary("lgamma", _special.lgamma, lambda g, o, x: g * O.apply("digamma", x), sym=sympy.loggamma,
+       spell=("math.lgamma",), llvm="lgamma_r")
+_unary("digamma", _special.digamma, lambda g, o, x: g * O.apply("trigamma", x),
+       sym=lambda x: sympy.polygamma(0, x))
+_unary("trigamma", _special.trigamma, None, torch="PolygammaBackward0",
+       sym=lambda x: sympy.polygamma(1, x))
 
 
 def _sigmoid(x):

@@ -28,6 +28,8 @@ EXPR = {
 for _f in ("exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin",
            "arccos", "arctan", "sqrt", "abs", "sign", "floor", "ceil", "round"):
     EXPR[_f] = f"np.{_f}({{0}})"
+for _f in ("lgamma", "digamma", "trigamma"):  # imported from symgrad.special (NEEDS)
+    EXPR[_f] = f"_{_f}({{0}})"
 
 _GROW = '''
 def _grow(buf, n):
@@ -44,7 +46,8 @@ class _Printer:
     def __init__(self) -> None:
         self.name = Namer(sep="_", prefix="", anon="t")
         self.name.used.update(keyword.kwlist + ["np", "range", "_grow", "True", "False", "None",
-                                                 "_sum_to", "_logsumexp", "_first_extremum"])
+                                                 "_sum_to", "_logsumexp", "_first_extremum",
+                                                 "_lgamma", "_digamma", "_trigamma"])
         self.lines: list[str] = []
 
     def emit(self, depth: int, text: str, cm: str = "") -> None:

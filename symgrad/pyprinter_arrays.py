@@ -118,7 +118,11 @@ RULES: dict[str, Callable[..., list[str]]] = {
     "extremum_onehot": lambda ins, res, ops: [f"{res} = _first_extremum({ops[0]}, {ops[1]}, "
                                               f"{ins.params['axis']!r})"],
 }
-NEEDS = {"logsumexp": "_logsumexp", "sum_to": "_sum_to", "extremum_onehot": "_first_extremum"}
+# NumPy has no gamma-family functions: the printed code uses symgrad's (scalars and arrays).
+for _f in ("lgamma", "digamma", "trigamma"):
+    HELPERS[f"_{_f}"] = f"from symgrad.special import {_f} as _{_f}"
+NEEDS = {"logsumexp": "_logsumexp", "sum_to": "_sum_to", "extremum_onehot": "_first_extremum",
+         "lgamma": "_lgamma", "digamma": "_digamma", "trigamma": "_trigamma"}
 # Scalar spellings that do not work on arrays, and their array forms.
 ARRAY_EXPR = {
     "where": "np.where({0}, {1}, {2})", "logical_and": "np.logical_and({0}, {1})",

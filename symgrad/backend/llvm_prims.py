@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from llvmlite import ir as L
 
+from .llvm_special import gamma_rule
 from .native import ERR_NEG_POW
 
 F64, F32, I64, I1, I8 = L.DoubleType(), L.FloatType(), L.IntType(64), L.IntType(1), L.IntType(8)
@@ -248,6 +249,11 @@ for _prim, _c in (("exp", "exp"), ("log", "log"), ("log1p", "log1p"), ("expm1", 
                   ("sinh", "sinh"), ("cosh", "cosh"), ("arcsin", "asin"), ("arccos", "acos"),
                   ("arctan", "atan")):
     TABLE[_prim] = _libm(_c)
+
+
+# lgamma (libm's lgamma_r), digamma and trigamma (emitted as IR): internal helper functions.
+for _prim in ("lgamma", "digamma", "trigamma"):
+    TABLE[_prim] = gamma_rule(_prim)
 
 
 @rule("sigmoid")

@@ -90,8 +90,10 @@ TRANSLATABLE_KINDS = frozenset({"elementwise", "compare", "cast"})
 # Python's floor-division/mod rules and integer semantics are kept exactly by never letting
 # SymPy's algebra (Mod auto-evaluation, floor(x/y) rewriting) touch them. SymPy's Max/Min
 # query the assumption system on every construction (measured: 60% of the pass's time on
-# random regions) for identities that hardly ever fire in gradient code.
-KEEP_OPAQUE = frozenset({"floordiv", "mod", "maximum", "minimum"})
+# random regions) for identities that hardly ever fire in gradient code. SymPy's `loggamma`
+# is the complex principal branch (loggamma(-1/2) has imaginary part -pi), `lgamma` is
+# log|Gamma(x)|, so SymPy must not evaluate or rewrite it.
+KEEP_OPAQUE = frozenset({"floordiv", "mod", "maximum", "minimum", "lgamma"})
 _PLAIN_NODES = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Symbol, sympy.Number)
 
 
@@ -195,8 +197,9 @@ def _float_of(dtypes: list[str], default: str) -> str:
 # How each primitive's result dtype follows from its operands' (dtypes excluding weak consts);
 # mirrors `ir.Builder`'s rules, which have the last word when the region is rebuilt.
 RESULT_DTYPE: dict[str, Callable[[list[str], dict, str], str]] = {}
-for _n in ("div", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-           "arcsin", "arccos", "arctan", "sqrt", "sigmoid", "relu"):
+# The registry's float-only primitives, and relu, which the compiler also computes in floats
+# (the same set as `ir.FLOAT_ONLY`).
+for _n in sorted({n for n, p in prims.REGISTRY.items() if p.float_only} | {"relu"}):
     RESULT_DTYPE[_n] = lambda ds, p, d: _float_of(ds, d)
 for _n in ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_not"):
     RESULT_DTYPE[_n] = lambda ds, p, d: "bool"

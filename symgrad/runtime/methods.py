@@ -111,6 +111,8 @@ class TensorMethods:
     def round(self): return O.apply("round", self)
     def relu(self): return O.relu(self)
     def sigmoid(self): return O.sigmoid(self)
+    def lgamma(self): return O.apply("lgamma", self)
+    def digamma(self): return O.apply("digamma", self)
     def reciprocal(self): return 1.0 / self
     def square(self): return O.apply("pow", self, 2)
     def pow(self, e): return self ** e

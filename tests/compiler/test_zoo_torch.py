@@ -32,7 +32,7 @@ MATH = types.SimpleNamespace(
     log=_fn("log"), sqrt=_fn("sqrt"), tanh=_fn("tanh"), sinh=_fn("sinh"), cosh=_fn("cosh"),
     asin=_fn("asin"), acos=_fn("acos"), atan=_fn("atan"), log1p=_fn("log1p"), expm1=_fn("expm1"),
     log2=_fn("log2"), log10=_fn("log10"), hypot=_fn("hypot"), fabs=_fn("abs"), pow=_fn("pow"),
-    floor=_fn("floor"), ceil=_fn("ceil"))
+    floor=_fn("floor"), ceil=_fn("ceil"), lgamma=_fn("lgamma"))
 NP = types.SimpleNamespace(
     sin=_fn("sin"), cos=_fn("cos"), exp=_fn("exp"), tanh=_fn("tanh"), arctan=_fn("atan"),
     log1p=_fn("log1p"), log2=_fn("log2"), square=_fn("square"), maximum=_fn("maximum"),

@@ -107,6 +107,9 @@ ROWS = {
                                      [_any(2, 3, 2, 3)]),
     "batch_norm": (lambda x, w, b: O.apply("batch_norm", x, w, b, None, None, training=True, momentum=0.1, eps=1e-5),
                    [_any(3, 2, 2, 3), _pos(2), _any(2)]),
+    # last, so that the rows above keep their random data
+    "lgamma": (lambda a: a.lgamma(), [np.concatenate([_pos(3), -_unit(2) * 0.5 - 1.5])]),
+    "digamma": (lambda a: a.digamma(), [np.concatenate([_pos(3), -_unit(2) * 0.5 - 1.5])]),
 }
 MATMUL_SHAPES = [((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 2)), ((2, 3, 4), (4, 2)), ((3, 4), (2, 4, 2))]
 
