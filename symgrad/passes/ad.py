@@ -321,7 +321,11 @@ class ReverseMode:
         n, start, step, bufs = tapes[ins]
         free = sorted(self._free(ins), key=_order_key(self.fn))
         init = [_zero_if_none(c, vmap[ins.results[k]]) for k, c in zip(slots, cts)]
-        init += [_zero_if_none(None, vmap[f]) for f in free]
+        # A free value's accumulator starts from the gradient gathered so far, so the loop
+        # adds into it (in place where the back end can) instead of into fresh zeros that
+        # are added afterwards: in a loop nest that was a new array per outer iteration.
+        prior = [adj.get(f) for f in free]
+        init += [_zero_if_none(p, vmap[f]) for f, p in zip(free, prior)]
         rb = ir.Block([ir.Arg(ir.I64, "k")] + [ir.Arg(v.type, _bar(body.args[skip + k])) for k, v in zip(slots, init)]
                       + [ir.Arg(f.type, _bar(f)) for f in free])
         with self.b.inside(rb):
@@ -355,13 +359,17 @@ class ReverseMode:
         res = self.b.emit("for_", [n - 1, ir.Const(-1), ir.Const(-1)] + init,
                           types=[v.type for v in init], regions=[rb],
                           names=[a.name for a in rb.args[1:]])
+        # Free values first: their results replace the prior gradient, which a carried
+        # slot's init (`h = x` before the loop) may add to next.
+        for f, r, t, p in zip(free, res.results[len(slots):], touched, prior):
+            if p is not None:
+                adj[f] = r if t else p  # r = p + what the loop added
+            elif t:
+                self.accumulate(adj, f, r)
         for k, r in zip(slots, res.results):
             o = ins.operands[lead + k]
             if not isinstance(o, ir.Const):
                 self.accumulate(adj, o, r)
-        for f, r, t in zip(free, res.results[len(slots):], touched):
-            if t:
-                self.accumulate(adj, f, r)
 
 
 # Ops whose adjoint must read the incoming cotangent before overwriting it (setitem's x rule
