@@ -88,6 +88,7 @@ def _components(block: ir.Block, banned: set) -> list[dict]:
     cand = [i for i in block.instrs if _elementwise(i) and id(i) not in banned]
     ids = {id(r): i for i in cand for r in i.results}
     parent = {id(i): id(i) for i in cand}
+    detour = _detours(block, {id(i) for i in cand})
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -97,12 +98,47 @@ def _components(block: ir.Block, banned: set) -> list[dict]:
     for i in cand:
         for o in i.operands:
             p = ids.get(id(o))
-            if p is not None:
+            # Not across a detour: `i` also needs `p` through an instruction outside the
+            # group (a reduction of it, say), so one loop cannot compute both. This is what
+            # splits an adjoint's chains from the forward chains they read.
+            if p is not None and id(p) not in detour[id(i)]:
                 parent[find(id(p))] = find(id(i))
     comps: dict[int, list] = {}
     for i in cand:
         comps.setdefault(find(id(i)), []).append(i)
     return [{"members": m, "reduces": []} for m in comps.values()]
+
+
+def _detours(block: ir.Block, cand: set) -> dict[int, set]:
+    """Per instruction: the candidates it depends on through a non-candidate instruction."""
+    made = {id(r): i for i in block.instrs for r in i.results}
+    anc: dict[int, set] = {}
+    via: dict[int, set] = {}
+    for i in block.instrs:
+        a, v = set(), set()
+        for o in _all_operands(i):
+            q = made.get(id(o))
+            if q is None or id(q) not in anc:
+                continue
+            a |= anc[id(q)]
+            v |= via[id(q)]
+            if id(q) in cand:
+                a.add(id(q))
+            else:
+                v |= anc[id(q)]
+        anc[id(i)], via[id(i)] = a, v
+    return via
+
+
+def _all_operands(i: ir.Instr) -> list:
+    """Operands of `i` and of everything nested in its regions."""
+    if not i.regions:
+        return i.operands
+    out = list(i.operands)
+    for r in i.regions:
+        for inner in ir.walk(r):
+            out.extend(inner.operands)
+    return out
 
 
 def _deps(g: dict) -> dict[int, frozenset]:
@@ -136,17 +172,20 @@ def _check(g: dict, users: dict, pos: dict, owner: dict) -> ir.Instr | None:
         outside = [u for u in users.get(id(r), []) if id(u) not in mset]
         if not outside:
             continue
-        reds = [u for u in outside if u.op in REDUCE and id(u) in pos and len(outside) == 1]
+        # Reductions of a member fold into the loop, also when the member is stored too.
+        reds = [u for u in outside if u.op in REDUCE and id(u) in pos]
+        rest = [u for u in outside if not (u.op in REDUCE and id(u) in pos)]
         if reds and deps[id(r)] != full and i.op != "expand_as":
             # Consumers of other shapes (often of this very reduction) leave the group.
             foreign = [m for m in members if not deps[id(m.results[0])] <= deps[id(r)]]
             return max(foreign, key=lambda m: pos[id(m)])
         if reds and i.op != "expand_as":
-            g["reduces"].append((i, reds[0]))
-            continue
+            g["reduces"].extend((i, red) for red in reds)
+            if not rest:
+                continue
         if deps[id(r)] != full or i.op == "expand_as":
             return i
-        pending.append((i, outside))
+        pending.append((i, rest))
     anchor = max([last] + [pos[id(red)] for _, red in g["reduces"]])
     for i, red in g["reduces"]:
         for u in users.get(id(red.results[0]), []):

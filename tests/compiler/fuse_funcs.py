@@ -20,3 +20,14 @@ def bad_inputs(x, idx):
     for i in range(idx.shape[0]):
         s += x[idx[i]]
     return s + np.sum(x * 2.0)
+
+
+def centered_var(X):
+    # keepdims mean subtracted: the adjoint's sum_to over axis 1 is a keepdims sum
+    c = X - np.mean(X, axis=1, keepdims=True)
+    return np.sum(np.mean(c * c, axis=1))
+
+
+def scaled_rows(X, s):
+    # `s` of shape (n, 1) or (n, m) at runtime: its sum_to cannot be proven an identity
+    return np.sum(np.tanh(X * s))
