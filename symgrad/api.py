@@ -54,18 +54,17 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _fast_key(args: tuple) -> tuple | None:
-    """A dispatch key for arguments that are all ndarrays or Python floats, else None."""
-    key = []
-    for a in args:
-        t = type(a)
-        if t is np.ndarray:
-            key.append((a.dtype, a.ndim))
-        elif t is float:
-            key.append(t)
-        else:
-            return None
-    return tuple(key)
+def _fast_key(args: tuple) -> tuple:
+    """A dispatch key: (dtype, ndim) per ndarray, the type of anything else. Only keys made of
+    ndarrays and Python floats are ever stored (`_fast_ok`)."""
+    return tuple([(a.dtype, a.ndim) if type(a) is _ND else type(a) for a in args])
+
+
+def _fast_ok(key: tuple) -> bool:
+    return all(k is float or type(k) is tuple for k in key)
+
+
+_ND = np.ndarray
 
 
 class CompiledFunction:
@@ -107,7 +106,10 @@ class CompiledFunction:
         self._last: tuple | None = None
         self._lock = threading.Lock()
         self._stats = {"compiles": 0, "cache_hits": 0, "calls": 0}
-        self._fast: dict[tuple, Compiled] = {}
+        self._fast: dict[tuple, Compiled] = {}      # value_and_grad/grad: entries have a joint
+        self._fast_fwd: dict[tuple, Compiled] = {}  # __call__
+        self._try_vg: Callable[..., Any] | None = None  # the last native signature's entry
+        self._try_sig: tuple | None = None
 
     # ------------------------------------------------------------------ dispatch
     def _bind(self, args: tuple, kwargs: dict) -> tuple[list, tuple]:
@@ -163,6 +165,7 @@ class CompiledFunction:
                 self._stats["calls"] += 1
                 self._last = c.signature
                 return c.joint(*args) if out is None else c.joint(*args, out=out)
+            key = key if _fast_ok(key) else None
         vals, sig = self._bind(args, kwargs)
         c = self._get(sig)
         if c.joint is None:
@@ -174,23 +177,45 @@ class CompiledFunction:
         self._stats["calls"] += 1
         if key is not None and len(args) == len(self._params) and c.backend == "native":
             self._fast[key] = c
+            self._try_vg = getattr(c.joint, "try_value_and_grad", None)
+            self._try_sig = c.signature
         return c.joint(*vals) if out is None else c.joint(*vals, out=out)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            c = self._fast_fwd.get(_fast_key(args))
+            if c is not None:  # the same dispatch as value_and_grad's
+                self._stats["calls"] += 1
+                self._last = c.signature
+                return c.forward(*args)[0]
         if _compiled.has_tensor(args, kwargs):  # Tensors: a node in the autograd graph
             self._stats["calls"] += 1
             return _compiled.call(self, args, kwargs)
         vals, sig = self._bind(args, kwargs)
         self._stats["calls"] += 1
-        return self._get(sig).forward(*vals)[0]
+        c = self._get(sig)
+        if not kwargs and c.backend == "native" and len(args) == len(self._params):
+            key = _fast_key(args)
+            if _fast_ok(key):
+                self._fast_fwd[key] = c
+        return c.forward(*vals)[0]
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """Gradient w.r.t. `wrt` (one value for one argument, else a tuple in wrt order)."""
-        res = self._joint(args, kwargs)
-        return res[1] if len(res) == 2 else tuple(res[1:])
+        return self.value_and_grad(*args, **kwargs)[1]
 
     def value_and_grad(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """(value, gradient), computed in one native call."""
+        t = self._try_vg
+        if t is not None and not kwargs:  # a training loop's hot path: one generated function
+            try:
+                r = t(*args)
+            except TypeError:  # another argument count: the general path says what is wrong
+                r = None
+            if r is not None:
+                self._stats["calls"] += 1
+                self._last = self._try_sig
+                return r
         res = self._joint(args, kwargs)
         return res[0], (res[1] if len(res) == 2 else tuple(res[1:]))
 

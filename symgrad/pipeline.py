@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ class Compiled:
     options: Any = None
 
     def forward_result_dtype(self) -> str:
-        nat = self.natives.get("forward")
+        # The joint's first result is the same value: no need to compile the forward to know.
+        nat = self.natives.get("forward") or self.natives.get("joint")
         return nat.result_dtypes[0] if nat is not None else self.primal_ir.result_types[0].dtype
 
     def joint_result_dtype(self, i: int) -> str:
@@ -192,98 +194,177 @@ def uses_arrays(fn: ir.Function) -> bool:
 
 def compile_signature(pyfn: types.FunctionType, sig: Sequence[ir.Type], wrt: Sequence[int],
                       opts: Options) -> Compiled:
-    """Compile `pyfn` for argument types `sig`, differentiating w.r.t. positions `wrt`."""
+    """Compile `pyfn` for argument types `sig`, differentiating w.r.t. positions `wrt`.
+
+    Native code is made for what the first call needs: the joint (value and gradient) when
+    there is one, and the forward-only function on its first use (`LazyNative`), so a
+    training loop that only asks for gradients compiles one module, not two."""
     t_start = time.perf_counter()
     src = load_function(pyfn).source
     llvm = native_backend(opts)
     if llvm is not None and opts.backend == "auto" and any(t.rank for t in sig) \
             and not getattr(llvm, "SUPPORTS_ARRAYS", False):
         llvm = None  # array code runs on the NumPy oracle until the native array path exists
-    cache = cache_module(opts, llvm)
     c = Compiled(tuple(sig), list(wrt), "native" if llvm is not None else "numpy",
-                 forward=lambda *a: (), joint=None)
-    runner = Runner(c, pyfn.__name__)
-    runner.stage("source", src)
-    keys = {}
-    if cache is not None:
+                 forward=lambda *a: (), joint=None, options=opts)
+    b = _Build(pyfn, c, Runner(c, pyfn.__name__), llvm, cache_module(opts, llvm))
+    b.runner.stage("source", src)
+    if b.cache is not None:
         consts = key_constants(pyfn)
         base = dict(simplify=str(opts.simplify), fastmath=opts.fastmath, boundscheck=opts.boundscheck,
                     wrt=list(wrt))
         for kind in ("forward", "joint") if wrt else ("forward",):
-            keys[kind] = cache.make_key(source=src, signature=signature_text(sig), constants=consts,
-                                        options=dict(base, kind=kind, name=pyfn.__qualname__))
-        hits = {k: cache.lookup(key) for k, key in keys.items()}
-        if all(h is not None for h in hits.values()):
-            for kind, (nat, texts) in hits.items():
-                c.natives[kind] = nat
-                for s, t in texts.items():
-                    if kind == "joint" or not wrt or s not in c.stages:
-                        c.stages[s] = t
-            c.forward = c.natives["forward"]
-            c.joint = c.natives.get("joint")
-            c.cache_hits = len(hits)
+            b.keys[kind] = b.cache.make_key(source=src, signature=signature_text(sig), constants=consts,
+                                            options=dict(base, kind=kind, name=pyfn.__qualname__))
+        if b.load_cached():
             c.times["cache_load"] = time.perf_counter() - t_start
             return c
-
-    primal = runner.run("parse", parse, pyfn, list(sig))
-    for name, p in PRIMAL:
-        primal = runner.run(name, p, primal)
-    runner.stage("ssa", format_function(primal))
-    joint = None
-    if llvm is not None and opts.backend == "auto" and uses_arrays(primal) \
-            and not getattr(llvm, "SUPPORTS_ARRAYS", False):
-        llvm, cache, c.backend = None, None, "numpy"
-    if wrt and not primal.result_types[0].rank:
-        joint = primal
-        for name, p in JOINT:
-            joint = runner.run(name, p, joint, *( [list(wrt)] if name == "ad" else []))
-        runner.stage("adjoint", format_function(joint))
-    simp = simplify_pass() if opts.simplify else None
-    if opts.simplify is True and simp is None:
-        raise CompileError("simplify=True but the SymPy simplifier is not available")
-    if simp is not None:
-        primal = cleanup(runner.run("simplify", simp, primal))
-        if joint is not None:
-            joint = cleanup(runner.run("simplify", simp, joint))
-        try:
-            from .passes.simplify import sympy_view
-            target = joint or primal
-            # Rendering SymPy costs tens of ms: made on first inspect (or when dumped).
-            c.lazy["sympy"] = lambda: runner.run("sympy-view", sympy_view, target)
-            if _dumping("sympy"):
-                runner.stage("sympy", c.lazy.pop("sympy")())
-        except ImportError:
-            pass
-    runner.stage("python", format_python(joint or primal))
-    c.primal_ir, c.joint_ir, c.options = primal, joint, opts
-    if llvm is None:
+    primal, joint = b.front()
+    if b.llvm is None:
         c.forward = lambda *a: numpy_exec.run(primal, *a)
         c.joint = (lambda *a: numpy_exec.run(joint, *a)) if joint is not None else None
     else:
-        for kind, fn in (("forward", primal), ("joint", joint)):
-            if fn is None:
-                continue
-            nat = runner.run("llvm", lambda f: llvm.compile_function(f, fastmath=opts.fastmath,
-                                                                     boundscheck=opts.boundscheck), fn)
-            c.natives[kind] = nat
-        shown = c.natives.get("joint") or c.natives["forward"]
+        kind = "joint" if joint is not None else "forward"
+        nat = b.native(kind)
         for s in ("llvm", "llvm-opt"):
-            runner.stage(s, shown.texts.get(s, ""))
+            b.runner.stage(s, nat.texts.get(s, ""))
         if _dumping("asm"):
-            runner.stage("asm", shown.asm)
-        c.forward = c.natives["forward"]
-        c.joint = c.natives.get("joint")
-        if cache is not None:
-            texts = {s: t for s, t in c.stages.items() if s not in ("llvm", "llvm-opt", "asm")}
-            for kind, key in keys.items():
-                nat = c.natives.get(kind)
-                if nat is None:
-                    continue
-                # In-process hits hand back the native object's texts: give it every stage.
-                nat.texts = {**texts, **nat.texts}
-                cache.save(key, nat, texts, {"name": pyfn.__qualname__})
+            b.runner.stage("asm", nat.asm)
+        if joint is not None:
+            c.joint = nat
+            c.forward = LazyNative(lambda: b.native("forward"))
+        else:
+            c.forward = nat
     c.times["total"] = time.perf_counter() - t_start
     return c
+
+
+class LazyNative:
+    """A native function compiled (or loaded from the cache) on its first call."""
+
+    def __init__(self, make: Callable[[], Any]):
+        self._make = make
+        self._fn: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fn = self._fn
+        if fn is None:
+            with self._lock:
+                if self._fn is None:
+                    self._fn = self._make()
+                fn = self._fn
+        return fn(*args, **kwargs)
+
+
+class _Build:
+    """The state of one signature's compilation, kept for what is made later on demand (the
+    forward function, and after a cache hit the IR behind `inspect('sympy')`)."""
+
+    def __init__(self, pyfn: types.FunctionType, c: Compiled, runner: Runner, llvm: Any, cache: Any):
+        self.pyfn, self.c, self.runner, self.llvm, self.cache = pyfn, c, runner, llvm, cache
+        self.keys: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def load_cached(self) -> bool:
+        """Fill `c` from the disk cache: the joint (forward loaded on first use), or the
+        forward alone where nothing is differentiated. False: compile."""
+        c, hits = self.c, {}
+        kind = "joint" if "joint" in self.keys else "forward"
+        hit = self.cache.lookup(self.keys[kind])
+        if hit is None and kind == "joint":
+            # An array result has no joint: then the forward alone is the whole entry.
+            fwd = self.cache.lookup(self.keys["forward"])
+            if fwd is None or not any(fwd[0].abi.get("result_ranks") or ()):
+                return False
+            kind, hit = "forward", fwd
+        if hit is None:
+            return False
+        nat, texts = hit
+        c.natives[kind] = nat
+        c.stages.update(texts)
+        if kind == "joint":
+            c.joint = nat
+            c.forward = LazyNative(lambda: self.native("forward"))
+        else:
+            c.forward = nat
+        c.cache_hits = 1
+        c.lazy["sympy"] = self.sympy_text  # the IR is rebuilt only if asked for
+        return True
+
+    def front(self) -> tuple[ir.Function, ir.Function | None]:
+        """Parse, infer, differentiate and simplify; sets `c.primal_ir`/`c.joint_ir` and the
+        ssa/adjoint/python stages."""
+        with self.lock:
+            if self.c.primal_ir is not None:
+                return self.c.primal_ir, self.c.joint_ir
+            return self._front()
+
+    def _front(self) -> tuple[ir.Function, ir.Function | None]:
+        c, runner, opts = self.c, self.runner, self.c.options
+        primal = runner.run("parse", parse, self.pyfn, list(c.signature))
+        for name, p in PRIMAL:
+            primal = runner.run(name, p, primal)
+        runner.stage("ssa", format_function(primal))
+        joint = None
+        if self.llvm is not None and opts.backend == "auto" and uses_arrays(primal) \
+                and not getattr(self.llvm, "SUPPORTS_ARRAYS", False):
+            self.llvm, self.cache, c.backend = None, None, "numpy"
+        if c.wrt and not primal.result_types[0].rank:
+            joint = primal
+            for name, p in JOINT:
+                joint = runner.run(name, p, joint, *([list(c.wrt)] if name == "ad" else []))
+            runner.stage("adjoint", format_function(joint))
+        simp = simplify_pass() if opts.simplify else None
+        if opts.simplify is True and simp is None:
+            raise CompileError("simplify=True but the SymPy simplifier is not available")
+        if simp is not None:
+            primal = cleanup(runner.run("simplify", simp, primal))
+            if joint is not None:
+                joint = cleanup(runner.run("simplify", simp, joint))
+            if "sympy" not in c.stages:
+                # Rendering SymPy costs tens of ms: made on first inspect (or when dumped).
+                c.lazy["sympy"] = self.sympy_text
+                if _dumping("sympy"):
+                    runner.stage("sympy", c.lazy.pop("sympy")())
+        runner.stage("python", format_python(joint or primal))
+        c.primal_ir, c.joint_ir = primal, joint
+        return primal, joint
+
+    def sympy_text(self) -> str:
+        if not self.c.options.simplify:
+            return "# stage 'sympy': simplify=False\n"
+        try:
+            from .passes.simplify import sympy_view
+        except ImportError:
+            return "# stage 'sympy': the simplifier is not available\n"
+        primal, joint = self.front()
+        return self.runner.run("sympy-view", sympy_view, joint or primal)
+
+    def native(self, kind: str) -> Any:
+        """The native function of `kind`: from the cache, or compiled (and then cached)."""
+        c = self.c
+        key = self.keys.get(kind)
+        if self.cache is not None and key is not None and kind not in c.natives:
+            hit = self.cache.lookup(key)
+            if hit is not None:
+                c.natives[kind] = hit[0]
+                c.cache_hits += 1
+        if kind not in c.natives:
+            primal, joint = self.front()
+            fn = joint if kind == "joint" else primal
+            opts = c.options
+            nat = self.runner.run("llvm", lambda f: self.llvm.compile_function(
+                f, fastmath=opts.fastmath, boundscheck=opts.boundscheck), fn)
+            c.natives[kind] = nat
+            if self.cache is not None and key is not None:
+                texts = {s: t for s, t in c.stages.items() if s not in ("llvm", "llvm-opt", "asm")}
+                # In-process hits hand back the native object's texts: give it every stage.
+                nat.texts = {**texts, **nat.texts}
+                self.cache.save(key, nat, texts, {"name": self.pyfn.__qualname__})
+        if kind == "forward":
+            c.forward = c.natives[kind]
+        return c.natives[kind]
 
 
 def vjp_function(c: Compiled) -> Callable[..., tuple]:

@@ -269,10 +269,14 @@ def _adopt(ptr: int, shape: tuple, dtype: np.dtype) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype, count=int(np.prod(shape, dtype=np.int64))).reshape(shape)
 
 
-def fast_entry(c: ArrayCaller) -> Any:
+def fast_entry(c: ArrayCaller, value_and_grad: bool = False) -> Any:
     """A Python function specialised to one signature (checks and marshalling unrolled):
     `entry(*args, out=None, noncontiguous="copy")`, falling back to `c(...)` off the
-    fast path. It is what keeps a call near the cost of the bare ctypes call."""
+    fast path. It is what keeps a call near the cost of the bare ctypes call.
+
+    `value_and_grad=True`: `entry(*args)` returns `(value, grad)` or `(value, (grads...))`
+    in `CompiledFunction.value_and_grad`'s form, or None off the fast path (other types, a
+    native error) so that the caller takes the general path, which reports errors."""
     n = len(c.dtypes)
     names = [f"x{i}" for i in range(n)]
     checks = [f"type(x{i}) is ND and x{i}.dtype is DT{i} and x{i}.ndim == {c.ranks[i]}"
@@ -280,9 +284,12 @@ def fast_entry(c: ArrayCaller) -> Any:
     ids = [f"id(x{i})" if c.ranks[i] else f"x{i}" for i in range(n)]
     if not c.scalar_only or c.conv:
         return None
-    lines = [f"def entry(_self, {', '.join(names)}{', ' if names else ''}out=None, noncontiguous='copy'):",
-             f"    if out is None and noncontiguous == 'copy'" + "".join(f" and {k}" for k in checks) + ":",
-             "        slots = OUT()"]
+    params = ", ".join(names) if value_and_grad else \
+        f"_self, {', '.join(names)}{', ' if names else ''}out=None, noncontiguous='copy'"
+    guard = ("if " + " and ".join(checks) + ":") if value_and_grad and checks else \
+        "if True:" if value_and_grad else \
+        "if out is None and noncontiguous == 'copy'" + "".join(f" and {k}" for k in checks) + ":"
+    lines = [f"def entry({params}):", f"    {guard}", "        slots = OUT()"]
     for k, i, dt, pos in c.plan:
         lines += [f"        d{k} = pool.pop({k}, None)",
                   f"        if d{k} is None or rc(d{k}) > 2 or d{k}.shape != x{i}.shape:",
@@ -293,8 +300,13 @@ def fast_entry(c: ArrayCaller) -> Any:
     for k, i, dt, pos in c.plan:
         lines.append(f"            pool[{k}] = d{k}")
     first = "bool(unpack(slots)[0])" if c.rdtypes[0] == "bool" else "unpack(slots)[0]"
-    lines += [f"            return ({first}, " + "".join(f"d{k}, " for k, *_ in c.plan) + ")",
-              f"    return caller(({', '.join(names)}{',' if names else ''}), out, noncontiguous)"]
+    grads = [f"d{k}" for k, *_ in c.plan]
+    if not value_and_grad:
+        lines += [f"            return ({first}, " + "".join(g + ", " for g in grads) + ")",
+                  f"    return caller(({', '.join(names)}{',' if names else ''}), out, noncontiguous)"]
+    else:
+        g = grads[0] if len(grads) == 1 else "(" + "".join(x + ", " for x in grads) + ")"
+        lines += [f"            return {first}, {g}", "    return None"]
     env = {"ND": np.ndarray, "OUT": c.out_type, "pool": c.pool, "rc": sys.getrefcount,
            "empty": np.empty, "cfunc": c.cfunc, "unpack": c.unpack, "caller": c}
     env.update({f"DT{i}": c.np[i] for i in c.arrays})

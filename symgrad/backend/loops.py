@@ -95,9 +95,22 @@ def store_elem(b: L.IRBuilder, a: Arr, off: L.Value, v: L.Value) -> None:
     b.store(v, b.gep(a.ptr, [off], source_etype=ELEM[a.dtype]))
 
 
+def scalar_loop_hint(module: L.Module) -> L.Value:
+    """`!llvm.loop` metadata asking LLVM not to vectorise or unroll a loop (one node per
+    loop: loop IDs must be distinct, hence the self-reference)."""
+    opts = [module.add_metadata([L.MetaDataString(module, "llvm.loop.vectorize.enable"),
+                                 L.Constant(I1, 0)]),
+            module.add_metadata([L.MetaDataString(module, "llvm.loop.unroll.disable")])]
+    md = module.add_metadata([L.MetaDataString(module, f"symgrad.loop.{len(module.metadata)}")])
+    md.operands = (md, *opts)
+    return md
+
+
 def counted_loop(cx: Any, n: L.Value, body: Callable[[L.Value, list], list],
-                 init: Sequence[L.Value] = (), name: str = "k") -> list:
-    """for i in [0, n): carried = body(i, carried); returns the final carried values."""
+                 init: Sequence[L.Value] = (), name: str = "k", scalar: bool = False) -> list:
+    """for i in [0, n): carried = body(i, carried); returns the final carried values.
+    `scalar`: a loop not worth vectorising (a strided fallback, a fill); each vectorised
+    loop costs LLVM milliseconds of compile time and kilobytes of code."""
     b = cx.b
     pre = b.block
     head, blk, done = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "end"))
@@ -110,7 +123,9 @@ def counted_loop(cx: Any, n: L.Value, body: Callable[[L.Value, list], list],
     nxt = body(i, phis)
     latch = b.block
     i_next = b.add(i, c64(1))
-    b.branch(head)
+    br = b.branch(head)
+    if scalar:
+        br.set_metadata("llvm.loop", scalar_loop_hint(b.module))
     i.add_incoming(c64(0), pre)
     i.add_incoming(i_next, latch)
     for p, v0, v1 in zip(phis, init, nxt):
@@ -265,7 +280,7 @@ def _reduce_target(cx: Any, o: KOut, sizes: list, units: list) -> tuple:
     def fill(i, _):
         store_elem(b, acc, i, ident)
         return []
-    counted_loop(cx, n, fill, name="fill")
+    counted_loop(cx, n, fill, name="fill", scalar=True)
     return (o, acc, strides, kept)
 
 
@@ -290,7 +305,7 @@ def _inner(cx: Any, d: int, sizes: list, arrs: list, operands: Sequence[Any], os
             o2 = {k: b.add(v, b.mul(i, strides[k])) for k, v in offs.items()}
             t2 = [b.add(t, b.mul(i, s[d])) for t, (_o, _a, s, _c) in zip(toffs, targets)]
             return _element(cx, arrs, operands, o2, t2, targets, body, reg, accs)
-        accs = counted_loop(cx, n, step, init, name="i")
+        accs = counted_loop(cx, n, step, init, name="i", scalar=bb is slow_bb)
         for k, acc in zip(reg, accs):  # fold the register accumulator into its cell
             o, dst, s, _ = targets[k]
             ad = acc_dtype(o)

@@ -78,6 +78,9 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {"f64": _check_real, "f32": _check_r
 class NativeFunction:
     """Callable native code for one signature; `.llvm_ir`, `.llvm_opt`, `.asm` for inspect."""
 
+    try_value_and_grad: Callable[..., Any] | None
+    """For a joint of arrays: `(*args) -> (value, grad(s))`, or None off its fast path."""
+
     def __init__(self, abi: dict[str, Any], address: int, texts: dict[str, str], *,
                  object_code: bytes = b"", timings: dict[str, float] | None = None):
         self.abi = abi
@@ -93,11 +96,14 @@ class NativeFunction:
             from .abi import ArrayCaller, fast_entry
             self._array = ArrayCaller(self, address)
             fast = fast_entry(self._array)
+            vg = fast_entry(self._array, value_and_grad=True) if len(self.result_dtypes) > 1 else None
             # A class per function whose __call__ is the generated entry: no extra layer.
             self.__class__ = type("ArrayNativeFunction", (ArrayNativeFunction,),
                                   {"__call__": fast} if fast is not None else {})
+            self.try_value_and_grad = vg
             return
         self._array = None
+        self.try_value_and_grad = None
         argtypes = [_CTYPE[d] for d in self.arg_dtypes] + [ctypes.c_void_p]
         # CFUNCTYPE (not PYFUNCTYPE): the call releases the GIL.
         self._cfunc = ctypes.CFUNCTYPE(ctypes.c_int32, *argtypes)(address)
