@@ -48,6 +48,15 @@ class Engine:
     def prepare(self, wl: Workload, args: Args, threads: int) -> Prepared:
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Once per process, before any timing: pay the library's one-time start-up (JIT
+        engines, lazy imports) on a tiny function, so that a workload's first call measures
+        compiling that workload."""
+
+
+def _warm_fn(x):
+    return np.sum(x * x)
+
 
 def _as_list(grads: Any, n: int, bare_single: bool) -> list[np.ndarray]:
     """Gradients as a list; `bare_single`: one `wrt` argument gives one bare gradient, not a
@@ -110,6 +119,12 @@ class SymgradEngine(Engine):
         return _finish(wl, a, fwd, vg, lambda out: float(np.asarray(out)), bare_single=True)
 
 
+    def warm_up(self) -> None:
+        import symgrad
+        symgrad.compile_grad(_warm_fn, cache=False).value_and_grad(np.ones(3))
+        symgrad.compile_grad(_warm_fn, cache=False).value_and_grad(1.5)  # scalar path too
+
+
 class TorchLikeEngine(Engine):
     """PyTorch eager, or the symgrad runtime under `import symgrad as torch`: the same code."""
 
@@ -166,6 +181,11 @@ class JaxEngine(Engine):
     name = "jax"
     package = "jax"
     compiles = True
+
+    def warm_up(self) -> None:
+        import jax
+        import jax.numpy as jnp
+        jax.jit(jax.value_and_grad(lambda x: jnp.sum(x * x)))(jnp.ones(3))
 
     def prepare(self, wl: Workload, args: Args, threads: int) -> Prepared:
         if wl.jax_fn is None and wl.array_fn is None:

@@ -239,6 +239,12 @@ def child_first_call(wl: Workload, engine: Engine, opts: Options) -> dict[str, A
 def run_all(workloads: list[Workload], engines: list[Engine], opts: Options) -> list[Result]:
     """Every engine on every workload, in order; the log gets one line per finished row."""
     results = []
+    for eng in engines:
+        if eng.missing() is None:
+            try:
+                eng.warm_up()
+            except Exception as e:  # noqa: BLE001 - the real run reports what is wrong
+                opts.log(f"{eng.name}: warm-up failed ({type(e).__name__}: {e})")
     for wl in workloads:
         try:
             args = wl.make_args(opts.smoke)

@@ -114,8 +114,8 @@ def markdown(results: list[Result], meta: dict[str, Any], workloads: list[Worklo
         f"- Date: {meta['date']}" + (f"; commit {meta['commit']}" if meta.get("commit") else ""),
         f"- forward and value+grad: median time per call over {meta.get('samples', 7)} samples after a warm-up "
         "(v+g min: the fastest sample); "
-        "ratio = value+grad / forward; compile (1st call) = the first value+grad call in the process, "
-        "compile included; cached compile = the same in a new process with the on-disk cache filled. "
+        "ratio = value+grad / forward; compile (1st call) = the first value+grad call of this workload, "
+        "compile included (each engine's one-time start-up is paid before, on a tiny function); cached compile = the same in a new process with the on-disk cache filled. "
         "A row is timed only after its value and gradient matched the hand-written NumPy gradient.",
         "",
         "| " + " | ".join(HEADER) + " |",

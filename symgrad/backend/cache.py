@@ -211,7 +211,9 @@ def lookup(key: str) -> tuple["NativeFunction", dict[str, str]] | None:
     """The native function and stage texts cached under `key`, or None (then compile)."""
     with _loaded_lock:
         hit = _loaded.get(key)
-        if hit is not None:
+        # Only while the current cache directory holds the entry: after SYMGRAD_CACHE_DIR
+        # changes (or `symgrad cache clear`) a compile is a compile, and it fills that directory.
+        if hit is not None and path_for(key).exists():
             return hit[0], dict(hit[1])
         entry = load(key)
         if entry is None:

@@ -101,6 +101,20 @@ def test_save_then_hit_in_process_and_after_reload(cache_dir):
     assert "llvm" in entry.texts and "llvm-opt" in entry.texts
 
 
+def test_another_cache_directory_is_another_cache_in_process(cache_dir, tmp_path, monkeypatch):
+    key = _key()
+    f, hit = _get(key)
+    assert not hit
+    other = tmp_path / "other"
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(other))
+    g, hit = _get(key)   # the code in this process's JIT does not count for a new directory
+    assert not hit and g is not f and list(other.glob("*.sgc"))
+    assert g(0.5) == f(0.5)
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(cache_dir))
+    h, hit = _get(key)
+    assert hit
+
+
 def test_hit_in_a_fresh_process_runs_and_inspects(cache_dir):
     key = _key()
     f, _ = _get(key)
