@@ -35,9 +35,10 @@ def _elementwise(ins: ir.Instr) -> bool:
 
 def fuse(fn: ir.Function) -> ir.Function:
     """Replace elementwise chains in every block of `fn` by `map_` kernels (in place)."""
+    from .remat import rematerialise
     users = _users(fn)
     _fuse_block(fn.body, users)
-    return fn
+    return rematerialise(fn)
 
 
 def _users(fn: ir.Function) -> dict[int, list]:
