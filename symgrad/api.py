@@ -116,7 +116,7 @@ class CompiledFunction:
         try:
             bound = self._sig.bind(*args, **kwargs)
         except TypeError as e:
-            raise InputError(f"{self.__name__}(): {e}") from None
+            raise InputError(self._bind_error(args, kwargs, e)) from None
         bound.apply_defaults()
         vals, sig = [], []
         for name in self._params:
@@ -134,6 +134,21 @@ class CompiledFunction:
             vals.append(_scalar(v))
             sig.append(t)
         return vals, tuple(sig)
+
+    def _bind_error(self, args: tuple, kwargs: dict, err: TypeError) -> str:
+        """Python's wording, naming the parameters: `f(x, n) takes 2 arguments but 3 were
+        given`, `f(x, n) is missing argument 'n'`."""
+        head = f"{self.__name__}({', '.join(self._params)})"
+        positional = [p for p in self._sig.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if len(args) > len(positional):
+            return f"{head} takes {len(positional)} positional arguments but {len(args)} were given"
+        missing = [p.name for p in positional[len(args):]
+                   if p.name not in kwargs and p.default is p.empty]
+        if missing:
+            return f"{head} is missing argument{'s' if len(missing) > 1 else ''} " + \
+                ", ".join(repr(m) for m in missing)
+        return f"{self.__name__}(): {err}"
 
     def _wrt_positions(self, sig: tuple) -> list[int]:
         if self.wrt is not None:

@@ -19,3 +19,7 @@ def ints_only(n, m):
 
 def counter(x, n):
     return x ** n
+
+
+def scaled_product(x, n, scale=2.0):
+    return x * n * scale

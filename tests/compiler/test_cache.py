@@ -251,3 +251,23 @@ def test_well_formed_entry_with_a_bad_abi_is_a_miss():
     with pytest.warns(cache.CacheWarning, match="recompiling"):
         g, hit = _get(key)
     assert not hit and g(1.0) == f(1.0)
+
+
+def test_every_stage_is_inspectable_after_a_disk_cache_hit(cache_dir):
+    # The SymPy view is made on request, not stored: after a hit the IR is rebuilt for it.
+    code = textwrap.dedent("""
+        import json
+        from symgrad import compile_grad
+        import api_funcs
+        cf = compile_grad(api_funcs.scaled_product)
+        cf.value_and_grad(1.5, 2)
+        print(json.dumps([cf.stats["cache_hits"], cf.inspect("sympy"), cf.inspect("adjoint")]))
+    """)
+    env = {**os.environ, "SYMGRAD_CACHE_DIR": str(cache_dir),
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{Path(__file__).resolve().parent}"}
+    runs = [json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                      text=True, timeout=300).stdout.strip().splitlines()[-1])
+            for _ in range(2)]
+    assert runs[0][0] == 0 and runs[1][0] > 0
+    assert "x_bar" in runs[1][1] and "unavailable" not in runs[1][1] and "not available" not in runs[1][1]
+    assert runs[1][1] == runs[0][1] and runs[1][2] == runs[0][2]

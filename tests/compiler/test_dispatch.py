@@ -69,3 +69,17 @@ def test_call_fast_path_matches_general_path():
     assert cf(*_args(np.float32)) == pytest.approx(first, rel=1e-5)
     with pytest.raises(InputError, match="incompatible shapes"):
         cf(a[0], a[1], np.ones(5), a[3])
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda f: f(1.0, 2, 3.0, 4.0), r"scaled_product\(x, n, scale\) takes 3 positional arguments but 4 were given"),
+    (lambda f: f(1.0), r"scaled_product\(x, n, scale\) is missing argument 'n'$"),
+    (lambda f: f(), r"is missing arguments 'x', 'n'$"),
+    (lambda f: f.value_and_grad(1.0, 2, 3.0, 4.0), r"takes 3 positional arguments but 4 were given"),
+    (lambda f: f(1.0, 2, bogus=1), r"unexpected keyword argument 'bogus'"),
+])
+def test_wrong_argument_counts_name_the_parameters(call, msg):
+    from api_funcs import scaled_product
+    f = compile_grad(scaled_product, cache=False)
+    with pytest.raises(InputError, match=msg):
+        call(f)
