@@ -93,8 +93,16 @@ def _needed_args(k1: ir.Instr, expr: list, j: int) -> list:
     return [a for a in args if id(a) in used]
 
 
+def _loads(u: ir.Instr, v: ir.Value) -> bool:
+    """Whether `u` reads `v`'s elements (not only its shape)."""
+    n_loaded = len(u.operands) - u.params.get("shape_only", 0)
+    return any(o is v for o in u.operands[:n_loaded])
+
+
 def _new_reads(u: ir.Instr, out: ir.Value, ops: list) -> int:
     """Arrays `u` would start reading (its operands other than `out` already count)."""
+    if not _loads(u, out):
+        return 0  # `out` only gives `u` its shape: the operands' shapes replace it
     have = [o for o in u.operands if o is not out]
     return sum(1 for v in ops if v.type.rank and all(v is not h for h in have))
 
@@ -109,6 +117,8 @@ def _inline(u: ir.Instr, out: ir.Value, k1: ir.Instr, j: int, expr: list, needed
     shape_only = [o for o in u.operands[n_loaded:] if o is not out]
     old_args = [a for o, a in loaded if o is out]
     loaded = [(o, a) for o, a in loaded if o is not out]
+    if not old_args:  # `out` was a shape-only operand: its inputs' shapes stand in for it
+        needed, ops, expr, shape = [], [], [], [v for v in ops + shape if v.type.rank]
     env: dict[int, ir.Value] = {}
     for a, v in zip(needed, ops):
         have = next((b for o, b in loaded if o is v), None)
@@ -123,10 +133,11 @@ def _inline(u: ir.Instr, out: ir.Value, k1: ir.Instr, j: int, expr: list, needed
         new.results = [ir.Result(r.type, new, k, r.name) for k, r in enumerate(ins.results)]
         env.update({id(r): nr for r, nr in zip(ins.results, new.results)})
         clones.append(new)
-    y = k1.regions[0].terminator.operands[j]
-    value = env.get(id(y), y)
-    for ins in ir.walk(body):
-        ins.operands = [value if any(o is a for a in old_args) else o for o in ins.operands]
+    if old_args:
+        y = k1.regions[0].terminator.operands[j]
+        value = env.get(id(y), y)
+        for ins in ir.walk(body):
+            ins.operands = [value if any(o is a for a in old_args) else o for o in ins.operands]
     body.instrs[:0] = clones
     body.args[:] = [a for _, a in loaded]
     present = [o for o, _ in loaded] + shape_only

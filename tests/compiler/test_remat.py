@@ -84,3 +84,24 @@ def test_broadcast_shapes_survive_recomputation():
     args = [r.standard_normal((3, 1)), r.standard_normal((1, 5)), r.standard_normal((3, 5))]
     np.testing.assert_allclose(numpy_exec.run(fused, *args)[0], numpy_exec.run(fn, *args)[0])
     assert numpy_exec.run(fused, *args)[0].shape == (3, 5)
+
+
+def test_a_shape_only_reader_gets_shapes_not_reads():
+    # q's kernel reads p only for its shape (expand_as of a scalar over p): after p's store
+    # goes, that kernel must not start reading x and y.
+    def build(b, x, y):
+        p = b.op("mul", b.op("add", x, 1.0), y)
+        s = b.op("sum", p, axis=(1,), keepdims=True)
+        q = b.op("expand_as", 2.0, p)
+        t = b.op("mul", b.op("add", q, 1.0), s)
+        return [b.op("mul", p, t)]
+    fn = _fn([("x", M), ("y", M)], build)
+    fused = fuse(copy.deepcopy(fn))
+    ir.verify(fused)
+    r = np.random.default_rng(2)
+    args = [r.standard_normal((3, 4)), r.standard_normal((3, 4))]
+    np.testing.assert_allclose(numpy_exec.run(fused, *args)[0], numpy_exec.run(fn, *args)[0],
+                               rtol=1e-13)
+    for m in (i for i in ir.walk(fused.body) if i.op == "map_"):
+        n = len(m.operands) - m.params.get("shape_only", 0)
+        assert len(m.regions[0].args) == n   # every loaded operand is read by the body
