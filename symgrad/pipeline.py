@@ -269,7 +269,7 @@ class _Build:
     def load_cached(self) -> bool:
         """Fill `c` from the disk cache: the joint (forward loaded on first use), or the
         forward alone where nothing is differentiated. False: compile."""
-        c, hits = self.c, {}
+        c = self.c
         kind = "joint" if "joint" in self.keys else "forward"
         hit = self.cache.lookup(self.keys[kind])
         if hit is None and kind == "joint":

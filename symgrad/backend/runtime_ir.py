@@ -31,7 +31,6 @@ class BufferRuntime:
 
     def __init__(self, low: Any):
         self.low = low
-        m = low.module
         self.tracker = low.b.alloca(TRACKER, name="buffers")
         low.b.store(L.Constant(TRACKER, [L.Constant(PTR, None), _c(0), _c(0)]), self.tracker)
         self.calloc = low.module_fn("calloc", L.FunctionType(PTR, [I64, I64]))
@@ -158,6 +157,34 @@ class BufferRuntime:
         return f
 
 
+def _fit_block(low: Any, pp: L.Value, cp: L.Value, nbytes: L.Value, malloc: L.Function,
+               free: L.Function) -> L.Value:
+    """The block at `*pp` (capacity `*cp`), replaced by a fresh `malloc` of `nbytes` when it
+    is smaller (contents are not kept; failure returns ERR_NOMEM)."""
+    from .native import ERR_NOMEM
+    b = low.b
+    with b.if_then(b.icmp_unsigned("<", b.load(cp, typ=I64), nbytes), likely=False):
+        b.call(free, [b.load(pp, typ=PTR)])
+        b.store(L.Constant(PTR, None), pp)
+        b.store(_c(0), cp)
+        q = b.call(malloc, [b.select(b.icmp_unsigned("==", nbytes, _c(0)), _c(1), nbytes)])
+        low.fail_if(b.icmp_unsigned("==", q, L.Constant(PTR, None)), ERR_NOMEM)
+        b.store(q, pp)
+        b.store(nbytes, cp)
+    return b.load(pp, typ=PTR)
+
+
+def _join_ptr(b: L.IRBuilder, join: L.Block, incoming: list) -> L.Value:
+    """Branch the current block to `join` and return there the phi of the (pointer, block)
+    pairs (the last pair's block is the current one)."""
+    b.branch(join)
+    b.position_at_end(join)
+    phi = b.phi(PTR)
+    for v, blk in incoming:
+        phi.add_incoming(v, blk)
+    return phi
+
+
 class Workspace:
     """Temporaries of array kernels that survive calls (fresh large blocks page-fault).
 
@@ -212,27 +239,12 @@ class Workspace:
         mine, other, join = (b.append_basic_block(s) for s in ("ws", "ws.tmp", "ws.end"))
         b.cbranch(self.use, mine, other)
         b.position_at_end(mine)
-        cur, cap = b.load(pp, typ=PTR), b.load(cp, typ=I64)
-        with b.if_then(b.icmp_unsigned("<", cap, nbytes)):
-            b.call(self.free, [cur])
-            b.store(L.Constant(PTR, None), pp)
-            b.store(_c(0), cp)
-            q = b.call(self.malloc, [b.select(b.icmp_unsigned("==", nbytes, _c(0)), _c(1), nbytes)])
-            low.fail_if(b.icmp_unsigned("==", q, L.Constant(PTR, None)), ERR_NOMEM)
-            b.store(q, pp)
-            b.store(nbytes, cp)
-        p_ws = b.load(pp, typ=PTR)
+        p_ws = _fit_block(low, pp, cp, nbytes, self.malloc, self.free)
         mine_end = b.block
         b.branch(join)
         b.position_at_end(other)
         p_tmp = self._tracked(low, n, esize)
-        other_end = b.block
-        b.branch(join)
-        b.position_at_end(join)
-        phi = b.phi(PTR)
-        phi.add_incoming(p_ws, mine_end)
-        phi.add_incoming(p_tmp, other_end)
-        return phi
+        return _join_ptr(b, join, [(p_ws, mine_end), (p_tmp, b.block)])
 
     def _tracked(self, low: Any, n: L.Value, esize: int) -> L.Value:
         """Storage that lives until the call returns: bump-allocated from the arena."""
@@ -299,13 +311,7 @@ class Arena:
         b.position_at_end(more)
         q = b.call(self._more, [self.cur, self.end, self.head, self.last, n])
         low.fail_if(b.icmp_unsigned("==", q, L.Constant(PTR, None)), ERR_NOMEM)
-        more_end = b.block
-        b.branch(join)
-        b.position_at_end(join)
-        p = b.phi(PTR)
-        p.add_incoming(cur, fits)
-        p.add_incoming(q, more_end)
-        return p
+        return _join_ptr(b, join, [(cur, fits), (q, b.block)])
 
     def release(self) -> None:
         b = self.low.b
@@ -490,7 +496,6 @@ class LoopSlots:
         self.free = low.module_fn("free", L.FunctionType(VOID, [PTR]))
 
     def alloc(self, nbytes: L.Value) -> L.Value:
-        from .native import ERR_NOMEM
         low = self.low
         b = low.b
         here = b.block
@@ -505,16 +510,7 @@ class LoopSlots:
         b.call(_ESCAPE, [pp, cp])
         b.position_at_end(here)
         self.slots.append(pp)
-        cap = b.load(cp, typ=I64)
-        with b.if_then(b.icmp_unsigned("<", cap, nbytes), likely=False):
-            b.call(self.free, [b.load(pp, typ=PTR)])
-            b.store(L.Constant(PTR, None), pp)
-            b.store(_c(0), cp)
-            q = b.call(self.malloc, [b.select(b.icmp_unsigned("==", nbytes, _c(0)), _c(1), nbytes)])
-            low.fail_if(b.icmp_unsigned("==", q, L.Constant(PTR, None)), ERR_NOMEM)
-            b.store(q, pp)
-            b.store(nbytes, cp)
-        return b.load(pp, typ=PTR)
+        return _fit_block(low, pp, cp, nbytes, self.malloc, self.free)
 
     def release(self) -> None:
         b = self.low.b
