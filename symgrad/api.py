@@ -173,14 +173,12 @@ class CompiledFunction:
         if kwargs and "out" in kwargs and "out" not in self._params:
             kwargs = dict(kwargs)
             out = kwargs.pop("out")  # gradient buffers, written in place (native arrays)
-        key = None if kwargs else _fast_key(args)
-        if key is not None:
-            c = self._fast.get(key)
+        if not kwargs:
+            c = self._fast.get(_fast_key(args))
             if c is not None:  # dispatch by (dtype, ndim) / float: no signature binding
                 self._stats["calls"] += 1
                 self._last = c.signature
                 return c.joint(*args) if out is None else c.joint(*args, out=out)
-            key = key if _fast_ok(key) else None
         vals, sig = self._bind(args, kwargs)
         c = self._get(sig)
         if c.joint is None:
@@ -190,8 +188,7 @@ class CompiledFunction:
             raise InputError(f"{self.__name__}(): nothing to differentiate: no float argument "
                              f"(signature {signature_text(sig)}); pass floats or use wrt=")
         self._stats["calls"] += 1
-        if key is not None and len(args) == len(self._params) and c.backend == "native":
-            self._fast[key] = c
+        if self._remember(self._fast, args, kwargs, c):
             self._try_vg = getattr(c.joint, "try_value_and_grad", None)
             self._try_sig = c.signature
         return c.joint(*vals) if out is None else c.joint(*vals, out=out)
@@ -209,11 +206,19 @@ class CompiledFunction:
         vals, sig = self._bind(args, kwargs)
         self._stats["calls"] += 1
         c = self._get(sig)
-        if not kwargs and c.backend == "native" and len(args) == len(self._params):
-            key = _fast_key(args)
-            if _fast_ok(key):
-                self._fast_fwd[key] = c
+        self._remember(self._fast_fwd, args, kwargs, c)
         return c.forward(*vals)[0]
+
+    def _remember(self, table: dict, args: tuple, kwargs: dict, c: Compiled) -> bool:
+        """Record `c` under the (dtype, ndim) key of `args` when calls like this one may skip
+        binding (positional ndarrays and floats only, native code); True when recorded."""
+        if kwargs or c.backend != "native" or len(args) != len(self._params):
+            return False
+        key = _fast_key(args)
+        if not _fast_ok(key):
+            return False
+        table[key] = c
+        return True
 
     def grad(self, *args: Any, **kwargs: Any) -> Any:
         """Gradient w.r.t. `wrt` (one value for one argument, else a tuple in wrt order)."""

@@ -215,11 +215,16 @@ def _axes(axis):
     return (int(axis),)
 
 
-def unreduce(g, x, axis, keepdims):
-    """Broadcast a reduction's cotangent `g` back to the shape of its input `x`."""
+def keep_dims(g, x, axis, keepdims):
+    """A reduction's result `g` with its reduced axes back as size 1 (broadcastable to `x`)."""
     if axis is not None and not keepdims:
         g = expand_dims(g, tuple(a % x.ndim for a in axis))
-    return expand_as(g, x)
+    return g
+
+
+def unreduce(g, x, axis, keepdims):
+    """Broadcast a reduction's cotangent `g` back to the shape of its input `x`."""
+    return expand_as(keep_dims(g, x, axis, keepdims), x)
 
 
 def reduced_count(x, axis) -> Any:

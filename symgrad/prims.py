@@ -340,7 +340,8 @@ def _extremum_dx(g, o, x, axis=None, keepdims=False):
         mask = O.cast(O.eq(x, O.expand_as(o, x)), _dtype_name(x))
         return mask * (O.expand_as(g, x) / O.sum(mask))
     # Along an axis: the whole gradient goes to the first extremum (PyTorch's max(dim)).
-    first = O.apply("extremum_onehot", x, O.unreduce(o, x, axis, keepdims), axis=axis)
+    # The scan broadcasts the extremum itself: no x-sized copy of it.
+    first = O.apply("extremum_onehot", x, O.keep_dims(o, x, axis, keepdims), axis=axis)
     return O.where(first, O.unreduce(g, x, axis, keepdims), 0.0)
 
 

@@ -120,18 +120,22 @@ def bind_params(cx: Any, params: list) -> None:
                                  row_major(b, like.sizes), (), True)
 
 
+def store_scalar(b: L.IRBuilder, val: L.Value, dtype: str, slot: L.Value) -> None:
+    """A scalar result into its 8-byte out slot (f32 widened to f64, bool to i64)."""
+    if dtype == "f32":
+        val = b.fpext(val, LTYPE["f64"])
+    elif dtype == "bool":
+        val = b.zext(val, I64)
+    b.store(val, slot)
+
+
 def emit_return(cx: Any, ins: ir.Instr, vals: list, out: L.Value) -> None:
     b = cx.b
     first = slots(cx.fn)
     for k, (v, val) in enumerate(zip(ins.operands, vals)):
         slot = b.gep(out, [c64(first[k])], source_etype=I64)
         if not v.type.rank:
-            d = v.dtype
-            if d == "f32":
-                val = b.fpext(val, LTYPE["f64"])
-            elif d == "bool":
-                val = b.zext(val, I64)
-            b.store(val, slot)
+            store_scalar(b, val, v.dtype, slot)
             continue
         dest = cx.result_dests.get(k)
         if dest is None:

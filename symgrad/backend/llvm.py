@@ -264,13 +264,7 @@ class Lowering(BufferLowering, ArrayLowering, WriteLowering):
             b.branch(self.cleanup)
             return
         for k, (v, val) in enumerate(zip(ins.operands, vals)):
-            slot = b.gep(out, [L.Constant(I64, k)], source_etype=I64)
-            d = v.dtype
-            if d == "f32":
-                val = b.fpext(val, LTYPE["f64"])
-            elif d == "bool":
-                val = b.zext(val, I64)
-            b.store(val, slot)
+            array_entry.store_scalar(b, val, v.dtype, b.gep(out, [L.Constant(I64, k)], source_etype=I64))
         b.branch(self.cleanup)
 
     # ------------------------------------------------------------ structured ops

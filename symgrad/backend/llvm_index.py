@@ -113,7 +113,6 @@ def basic_index(cx: Any, ins: ir.Instr, base: Arr | None = None, lead: int = 1,
 
 def scatter_offsets(cx: Any, ins: ir.Instr, x: Arr, lead: int) -> tuple:
     """(index array, base pointer, axis size, axis stride) of a one-array index of `x`."""
-    b = cx.b
     idx = [cx.get(o) for o in ins.operands[lead:]]
     index = ins.params["index"]
     arrays = [k for k, i in enumerate(index) if isinstance(i, prims.IndexArg)
@@ -123,17 +122,24 @@ def scatter_offsets(cx: Any, ins: ir.Instr, x: Arr, lead: int) -> tuple:
         raise CompileError("the native back end scatters with one integer-array index and "
                            "otherwise integers only", ins.loc)
     k = arrays[0]
+    base = _fixed_base(cx, x, index, idx, k)
+    ia = idx[index[k].pos]
+    n, stride = x.sizes[k], x.strides[k]
+    return ia, base, n, stride
+
+
+def _fixed_base(cx: Any, x: Arr, index: tuple, idx: list, k: int) -> Any:
+    """The element pointer that the integer (bounds-checked) positions of `index` select,
+    every position but the integer-array one `k`."""
+    from .loops import ELEM
+    b = cx.b
     off = c64(0)
     for p, i in enumerate(index):
         if p != k:
             v = _part(cx, i, idx)
             v = c64(v) if isinstance(v, int) else v
             off = b.add(off, b.mul(_wrap_check(cx, v, x.sizes[p]), x.strides[p]))
-    from .loops import ELEM
-    base = b.gep(x.ptr, [off], source_etype=ELEM[x.dtype])
-    ia = idx[index[k].pos]
-    n, stride = x.sizes[k], x.strides[k]
-    return ia, base, n, stride
+    return b.gep(x.ptr, [off], source_etype=ELEM[x.dtype])
 
 
 def _gather(cx: Any, ins: ir.Instr, x: Arr, idx: list, index: tuple, arrays: list) -> Any:
@@ -146,14 +152,8 @@ def _gather(cx: Any, ins: ir.Instr, x: Arr, idx: list, index: tuple, arrays: lis
                            "otherwise integers only", ins.loc)
     k = arrays[0]
     ia = idx[index[k].pos]
-    off = c64(0)
-    for p, i in enumerate(index):
-        if p != k:
-            v = _part(cx, i, idx)
-            v = c64(v) if isinstance(v, int) else v
-            off = b.add(off, b.mul(_wrap_check(cx, v, x.sizes[p]), x.strides[p]))
     from .loops import ELEM, counted_loop
-    base = b.gep(x.ptr, [off], source_etype=ELEM[x.dtype])
+    base = _fixed_base(cx, x, index, idx, k)
     n, stride = x.sizes[k], x.strides[k]
     if len(index) != x.rank or any(isinstance(i, prims.SliceT) for i in index):
         # x[y] (+ trailing full slices) with y rank 1: copy row x[y[j]] to out[j].

@@ -36,13 +36,13 @@ def _elementwise(ins: ir.Instr) -> bool:
 def fuse(fn: ir.Function) -> ir.Function:
     """Replace elementwise chains in every block of `fn` by `map_` kernels (in place)."""
     from .remat import rematerialise
-    users = _users(fn)
+    users = users_of(fn)
     _fuse_block(fn.body, users)
     return rematerialise(fn)
 
 
-def _users(fn: ir.Function) -> dict[int, list]:
-    """value id -> [(instruction, top-level block position owner)] over the whole function."""
+def users_of(fn: ir.Function) -> dict[int, list]:
+    """value id -> the instructions using it, anywhere in the function."""
     out: dict[int, list] = {}
 
     def visit(block: ir.Block) -> None:

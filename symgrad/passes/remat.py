@@ -24,10 +24,8 @@ MAX_NEW_READS = 2  # arrays a consumer may start reading (the store cost a write
 
 def rematerialise(fn: ir.Function) -> ir.Function:
     """Recompute cheap `map_` outputs in their consumers (in place)."""
-    users: dict[int, list] = {}
-    for ins in ir.walk(fn.body):
-        for o in ins.operands:
-            users.setdefault(id(o), []).append(ins)
+    from .fuse import users_of
+    users = users_of(fn)
     blocks = [fn.body] + [r for i in ir.walk(fn.body) for r in i.regions]
     for block in blocks:
         _block(block, users)

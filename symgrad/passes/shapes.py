@@ -185,11 +185,9 @@ def drop_identities(fn: ir.Function) -> ir.Function:
     """Simplify broadcast adjoints by their symbolic shapes (in place):
     - `sum_to x, like` and `expand_as x, like` where `x` has `like`'s shape: uses take `x`;
     - `sum_to x, like` of equal rank that reduces known axes: `sum x {axis, keepdims}`, a
-      reduction fusion can fold into the loop that makes `x`;
-    - `extremum_onehot x, (expand_as m, x)`: the scan broadcasts `m` itself."""
+      reduction fusion can fold into the loop that makes `x`."""
     table = ShapeTable(fn)
     sub: dict[int, ir.Value] = {}
-    made: dict[int, ir.Instr] = {}
 
     def visit(block: ir.Block) -> None:
         keep = []
@@ -207,14 +205,6 @@ def drop_identities(fn: ir.Function) -> ir.Function:
                 if axes is not None and x.type == res.type:
                     ins.op, ins.operands = "sum", [x]
                     ins.params = {"axis": axes, "keepdims": True}
-            if ins.op == "extremum_onehot":
-                x, o = ins.operands
-                e = made.get(id(o))
-                if e is not None and e.op == "expand_as" and e.operands[1] is x \
-                        and e.operands[0].type.rank == x.type.rank:
-                    ins.operands = [x, e.operands[0]]
-            for r in ins.results:
-                made[id(r)] = ins
             keep.append(ins)
         block.instrs[:] = keep
     visit(fn.body)

@@ -18,7 +18,7 @@ FLOATS = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.5, -2.5, 3.0, -7.25, 1e-310, 1e-5, 
 INTS = [0, 1, -1, 2, -2, 3, -3, 7, -7, 10, -10, 2**62, 2**63 - 1, -2**63, -2**63 + 1]
 
 
-def build(types, body, name="f"):
+def build(types, body, name="f", meta=None):
     """An ir.Function of `types` arguments whose body is `body(builder, *args)`."""
     args = [ir.Arg(t, f"a{i}") for i, t in enumerate(types)]
     blk = ir.Block(args)
@@ -26,7 +26,7 @@ def build(types, body, name="f"):
         outs = body(b, *args)
         outs = outs if isinstance(outs, tuple) else (outs,)
         b.ret(*outs)
-    fn = ir.Function(name, blk, [o.type for o in outs])
+    fn = ir.Function(name, blk, [o.type for o in outs], meta=dict(meta or {}))
     ir.verify(fn)
     return fn
 

@@ -1,5 +1,5 @@
 """Loop programs for tests/compiler/test_loop_memory.py: which array temporaries of a loop
-body may reuse the previous iteration's storage (`runtime_ir.iteration_local`), and the
+body may reuse the previous iteration's storage (`loop_lifetimes.iteration_local`), and the
 arena that holds the ones that may not."""
 from __future__ import annotations
 

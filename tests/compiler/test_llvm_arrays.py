@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import llvm_helpers
 from symgrad import InputError, ir
 from symgrad.backend import blas, llvm as B, numpy_exec
 
@@ -14,16 +15,7 @@ A1, A2 = (lambda d: ir.Type(d, 1)), (lambda d: ir.Type(d, 2))
 
 
 def build(types, body, meta=None):
-    args = [ir.Arg(t, f"a{i}") for i, t in enumerate(types)]
-    blk = ir.Block(args)
-    with ir.Builder(blk) as b:
-        outs = body(b, *args)
-        outs = outs if isinstance(outs, tuple) else (outs,)
-        b.ret(*outs)
-    fn = ir.Function("f", blk, [o.type for o in outs],
-                     meta=meta or {"arg_names": [a.name for a in args]})
-    ir.verify(fn)
-    return fn
+    return llvm_helpers.build(types, body, meta=meta or {"arg_names": [f"a{i}" for i in range(len(types))]})
 
 
 def check(fn, *args, rtol=1e-12):

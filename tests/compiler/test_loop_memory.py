@@ -16,7 +16,7 @@ import pytest
 
 import loop_memory_funcs as F
 from symgrad import compile_grad
-from symgrad.backend.runtime_ir import iteration_local
+from symgrad.backend.loop_lifetimes import iteration_local
 from symgrad.passes.fuse import fuse
 
 R = np.random.default_rng(11)

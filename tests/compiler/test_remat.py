@@ -9,19 +9,14 @@ import numpy as np
 import pytest
 
 from compiler_helpers import HAVE_NATIVE
+from llvm_helpers import build
 from symgrad import ir
 from symgrad.backend import numpy_exec
 from symgrad.passes.fuse import fuse
 
 
-def _fn(text_args, build):
-    args = [ir.Arg(t, n) for n, t in text_args]
-    blk = ir.Block(args)
-    with ir.Builder(blk) as b:
-        b.ret(*build(b, *args))
-    fn = ir.Function("k", blk, [r.type for r in blk.instrs[-1].operands])
-    ir.verify(fn)
-    return fn
+def _fn(names_types, body):
+    return build([t for _, t in names_types], lambda b, *a: tuple(body(b, *a)), name="k")
 
 
 M = ir.Type("f64", 2)
@@ -58,7 +53,7 @@ def test_what_is_recomputed(build, n_args, stored_before, stored_after):
     fn = _fn(names, build)
     from symgrad.passes import fuse as F
     plain = copy.deepcopy(fn)
-    F._fuse_block(plain.body, F._users(plain))
+    F._fuse_block(plain.body, F.users_of(plain))
     assert _stored_2d(plain) == stored_before
     fused = fuse(copy.deepcopy(fn))
     ir.verify(fused)
